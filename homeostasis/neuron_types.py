@@ -1,0 +1,55 @@
+"""Pyr and PV neuron types of Maryada et al. (2025), as core bias settings of the chip model.
+
+The authors' DYNAP-SE2 settings (SPEC §4, (coarse, fine) codes of the bias DAC,
+paper eq. 1) are the starting point:
+
+=========  ========  ========
+bias       Pyr       PV
+=========  ========  ========
+LEAK       (2, 4)    (2, 10)
+GAIN       (3, 40)   (3, 60)
+REFR       (2, 45)   (2, 85)
+SPKTHR     (3, 40)   (3, 60)
+=========  ========  ========
+
+With the model's constants (:class:`homeostasis.chip.ChipConfig`) these give
+tau_mem = C_mem U_T / (kappa I_LEAK) = 13.3 ms (Pyr) / 5.3 ms (PV) and
+t_ref = Q_ref / I_REFR = 1.9 ms / 1.0 ms: PV has the higher rheobase
+(larger leak, higher gain and threshold currents) and the shorter refractory
+period (fast spiking).  Synapse biases are the authors' AMPA / NMDA / GABA_A
+settings; they are used unchanged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .dac import BiasCode
+
+_SYNAPSES = {
+    "AMPA_TAU": (2, 30), "AMPA_GAIN": (2, 35),
+    "NMDA_TAU": (1, 60), "NMDA_GAIN": (1, 130),
+    "GABA_A_TAU": (2, 16), "GABA_A_GAIN": (1, 90),
+}
+
+
+@dataclass(frozen=True)
+class NeuronType:
+    """A named set of core biases ``{bias name: (coarse, fine)}`` (validated DAC codes)."""
+
+    name: str
+    biases: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from .chip import BIAS_NAMES  # late import: chip imports nothing from here
+        for k, v in self.biases.items():
+            if k not in BIAS_NAMES:
+                raise ValueError(f"NeuronType {self.name!r}: bias name {k!r} is not one of {BIAS_NAMES}")
+            BiasCode(*v)
+
+
+#: Pyramidal (excitatory, regular spiking) core setting.
+PYR = NeuronType("Pyr", {"LEAK": (2, 4), "GAIN": (3, 40), "REFR": (2, 45), "SPKTHR": (3, 40), **_SYNAPSES})
+#: Parvalbumin-positive (inhibitory, fast spiking) core setting.
+PV = NeuronType("PV", {"LEAK": (2, 10), "GAIN": (3, 60), "REFR": (2, 85), "SPKTHR": (3, 60), **_SYNAPSES})
+
+NEURON_TYPES = {"pyr": PYR, "pv": PV}
