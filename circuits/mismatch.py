@@ -20,7 +20,7 @@ Example
 -------
 >>> m = MismatchModel.from_geometry(2.0, 2.0, "nfet")
 >>> round(m.cv, 3)
-0.045
+0.051
 >>> f = m.draw((4, 3), seed=1)          # frozen factors, median 1
 """
 from __future__ import annotations
@@ -53,8 +53,28 @@ def _finite_in(name: str, value, lo: float, hi: float, *, lo_open: bool = False)
     return v
 
 
-def sigma_vt(w_um: float, l_um: float, device: str = "nfet") -> float:
+def sky130_geometry_factor(w_um: float, l_um: float, device: str = "nfet") -> float:
+    """Small-device multiplier the sky130 models apply to the Pelgrom term.
+
+    The PDK's ``nfet_01v8`` scales its whole threshold shift, mismatch
+    included, by ``(0.064/L + 0.992) (0.245/W + 0.965) (0.056/(W L) + 0.999)``
+    (``delvto`` in ``models_fet.spice``); its ``pfet_01v8`` applies the
+    corresponding factor only to the corner shift, not to the mismatch term.
+    The factor tends to 0.956 for large devices (1.04 at W = L = 4 µm, 1.35 at 1 µm).
+    """
+    w = _finite_in("w_um", w_um, _MIN_DIM_UM, _MAX_DIM_UM)
+    l = _finite_in("l_um", l_um, _MIN_DIM_UM, _MAX_DIM_UM)
+    if _check_device(device) == "pfet":
+        return 1.0
+    return (0.008 * 8 / l + 0.992) * (0.035 * 7 / w + 0.965) * (0.001 * 56 / (w * l) + 0.999)
+
+
+def sigma_vt(w_um: float, l_um: float, device: str = "nfet", *, pdk_geometry: bool = True) -> float:
     """Pelgrom threshold-voltage standard deviation (V) of one device.
+
+    ``sigma_VT = A_VT / sqrt(W L)`` (Pelgrom 1989), times the sky130 models'
+    own small-device factor (:func:`sky130_geometry_factor`) unless
+    ``pdk_geometry=False`` — so the figure is what the PDK's Monte Carlo draws.
 
     Parameters
     ----------
@@ -65,7 +85,8 @@ def sigma_vt(w_um: float, l_um: float, device: str = "nfet") -> float:
     """
     w = _finite_in("w_um", w_um, _MIN_DIM_UM, _MAX_DIM_UM)
     l = _finite_in("l_um", l_um, _MIN_DIM_UM, _MAX_DIM_UM)
-    return A_VT_V_UM[_check_device(device)] / math.sqrt(w * l)
+    factor = sky130_geometry_factor(w, l, device) if pdk_geometry else 1.0
+    return factor * A_VT_V_UM[_check_device(device)] / math.sqrt(w * l)
 
 
 def cv_from_sigma_ln(sigma_ln: float) -> float:
