@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("cli_mismatch", "cli_blocks", "cli_plastic")
+COMMAND_MODULES = ("cli_mismatch", "cli_blocks", "cli_plastic", "cli_reproduce")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,238 @@
+"""Reproduce every experiment of both papers: ``python -m circuits reproduce --out DIR [--full]``.
+
+Each stage runs one package's own command line in a subprocess
+(``python -m circuits ...``, ``python -m ebn ...``, ``python -m homeostasis ...``)
+into ``DIR/<stage>/`` and this module reads the stage's ``metrics.json``
+afterwards. No package is imported here, so the dependency rule of the layout
+(``ebn -> circuits``, ``homeostasis -> circuits``, never the reverse) holds; it
+lives in ``circuits`` because that is the package every installation has.
+
+Outputs: ``DIR/metrics.json`` (every stage's metrics, status and wall time, and
+the claim table), ``DIR/index.html`` (static; every figure beside the paper's
+claim and the measured figure, marked met or missed), each stage's folder with
+its plots and ``log.txt``. A failing stage is shown with its error; the others
+still run; the exit status is non-zero if any stage failed.
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+# --------------------------------------------------------------------------- claims
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One figure of a paper (or an issue target) and how to read the measured value.
+
+    ``measure(metrics) -> float | str | bool | None`` extracts the value from the
+    stage's metrics; ``check(value) -> bool`` says whether it meets the target.
+    """
+
+    text: str
+    paper: str
+    target: str
+    measure: Callable[[dict], object]
+    check: Callable[[object], bool]
+    fmt: str = "{:.3g}"
+
+
+def _get(d: dict, *path, default=None):
+    for key in path:
+        if isinstance(d, dict) and key in d:
+            d = d[key]
+        elif isinstance(d, list) and isinstance(key, int) and -len(d) <= key < len(d):
+            d = d[key]
+        else:
+            return default
+    return d
+
+
+def _num(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One command of the reproduction."""
+
+    name: str
+    title: str
+    quick: tuple[str, ...]
+    full: tuple[str, ...]
+    claims: tuple[Claim, ...] = field(default_factory=tuple)
+
+
+def _le(limit):
+    return lambda v: _num(v) and v <= limit
+
+
+def _ge(limit):
+    return lambda v: _num(v) and v >= limit
+
+
+def _between(lo, hi):
+    return lambda v: _num(v) and lo <= v <= hi
+
+
+def _is_true(v) -> bool:
+    return v is True
+
+
+def _worst_ratio(m):
+    """The measured/predicted CV ratio farthest from 1 (in log) over all rows."""
+    ratios = [r["ratio"] for d in ("nfet", "pfet") for r in m.get(d, [])]
+    return max(ratios, key=lambda x: abs(math.log(x))) if ratios else None
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("mismatch", "Device mismatch: sky130 Monte Carlo vs the common model",
+          ("circuits", "mismatch-check", "--quick"), ("circuits", "mismatch-check"),
+          (Claim("worst measured/predicted CV over nfet/pfet at 1 and 4 µm", "SPEC §1: 4.2–5.0 % MC vs 4.4 % model",
+                 "0.75–1.33",
+                 _worst_ratio, _between(0.75, 1.33), "{:.2f}"),
+           Claim("trimmed deck load time (s)", "SPEC: ~0.25 s trimmed vs ~6 s full", "< 1 s",
+                 lambda m: m.get("deck_load_s"), _le(1.0), "{:.3f}"))),
+)
+
+
+# --------------------------------------------------------------------------- running
+def _run_stage(stage: Stage, out: Path, full: bool, seed: int, quiet: bool) -> dict:
+    folder = out / stage.name
+    folder.mkdir(parents=True, exist_ok=True)
+    pkg, *args = stage.full if full else stage.quick
+    cmd = [sys.executable, "-m", pkg, *args, "--out", str(folder), "--seed", str(seed)]
+    if quiet:
+        cmd.append("--quiet")
+    t0 = time.perf_counter()
+    with open(folder / "log.txt", "w") as log:
+        log.write("$ " + " ".join(cmd) + "\n")
+        log.flush()
+        proc = subprocess.run(cmd, stdout=log, stderr=None if not quiet else log,
+                              cwd=str(Path(__file__).resolve().parent.parent), env=os.environ.copy())
+    wall = time.perf_counter() - t0
+    metrics_file = folder / "metrics.json"
+    metrics = None
+    error = None
+    if metrics_file.exists():
+        try:
+            metrics = json.loads(metrics_file.read_text())
+        except json.JSONDecodeError as err:
+            error = f"metrics.json is not valid JSON: {err}"
+    if proc.returncode not in (0, 1) or metrics is None:
+        tail = (folder / "log.txt").read_text()[-3000:]
+        error = error or f"exit status {proc.returncode}; no metrics.json" + ("\n" + tail if tail else "")
+    elif proc.returncode == 1:
+        error = None  # the command ran but reported a missed target: the claims show which
+    status = "ok" if error is None else "failed"
+    return {"status": status, "returncode": proc.returncode, "wall_s": wall, "command": " ".join(cmd),
+            "metrics": metrics, "error": error,
+            "figures": sorted(str(p.relative_to(out)) for p in folder.rglob("*.png"))}
+
+
+def _evaluate(stage: Stage, result: dict) -> list[dict]:
+    rows = []
+    for c in stage.claims:
+        value, met, shown = None, False, "n/a"
+        if result.get("metrics") is not None:
+            try:
+                value = c.measure(result["metrics"])
+                met = bool(c.check(value))
+                shown = c.fmt.format(value) if _num(value) else str(value)
+            except Exception as err:  # a missing key is a missed claim, shown as such
+                shown = f"n/a ({err.__class__.__name__})"
+        rows.append({"stage": stage.name, "claim": c.text, "paper": c.paper, "target": c.target,
+                     "measured": shown, "met": met})
+    return rows
+
+
+def run(out: Path, full: bool = False, seed: int = 1, only: list[str] | None = None, quiet: bool = False) -> dict:
+    """Run the stages (all, or those named in ``only``) and write metrics.json and index.html."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    stages = [s for s in STAGES if not only or s.name in only]
+    unknown = sorted(set(only or []) - {s.name for s in STAGES})
+    if unknown:
+        raise ValueError(f"unknown stage(s) {unknown}; stages are {[s.name for s in STAGES]}")
+    t0 = time.perf_counter()
+    merged: dict = {"seed": seed, "mode": "full" if full else "quick", "stages": {}, "claims": []}
+    bar = tqdm(stages, desc="reproduction", disable=quiet, file=sys.stderr)
+    for stage in bar:
+        bar.set_postfix_str(stage.name)
+        result = _run_stage(stage, out, full, seed, quiet)
+        merged["stages"][stage.name] = result
+        merged["claims"].extend(_evaluate(stage, result))
+        (out / "metrics.json").write_text(json.dumps(merged, indent=2, default=str) + "\n")
+    merged["wall_s"] = time.perf_counter() - t0
+    merged["failed_stages"] = [n for n, r in merged["stages"].items() if r["status"] != "ok"]
+    (out / "metrics.json").write_text(json.dumps(merged, indent=2, default=str) + "\n")
+    write_index(merged, out)
+    return merged
+
+
+# --------------------------------------------------------------------------- report
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;width:100%;margin:.8em 0} td,th{border:1px solid #ddd;padding:.35em .6em;
+font-size:.92em;text-align:left;vertical-align:top} th{background:#f4f4f4}
+.met{background:#e5f5e8;color:#17612b;font-weight:600} .missed{background:#fbe6e6;color:#8c1d1d;font-weight:600}
+.failed{background:#fbe6e6;padding:.6em;border-left:4px solid #c0392b;white-space:pre-wrap;font-family:monospace;
+font-size:.85em} .figs img{max-width:100%;border:1px solid #ddd;margin:.5em 0} code{background:#f4f4f4;padding:0 .2em}
+"""
+
+
+def write_index(merged: dict, out: Path) -> Path:
+    """Static ``index.html`` (opens from disk): claims table and every stage's figures."""
+    e = html.escape
+    n_met = sum(c["met"] for c in merged["claims"])
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>eibalance reproduction</title>"
+             f"<style>{_CSS}</style></head><body>",
+             "<h1>eibalance — reproduction report</h1>",
+             f"<p>Mode <b>{e(merged['mode'])}</b>, seed {merged['seed']}, "
+             f"wall time {merged.get('wall_s', 0):.0f} s. Claims met: <b>{n_met} / {len(merged['claims'])}</b>. "
+             f"Failed stages: <b>{e(', '.join(merged.get('failed_stages', [])) or 'none')}</b>. "
+             "All metrics: <a href='metrics.json'>metrics.json</a>.</p>",
+             "<h2>Claims</h2><table><tr><th>stage</th><th>figure</th><th>paper / reference</th>"
+             "<th>target</th><th>measured</th><th></th></tr>"]
+    for c in merged["claims"]:
+        cls = "met" if c["met"] else "missed"
+        parts.append(f"<tr><td><a href='#{e(c['stage'])}'>{e(c['stage'])}</a></td><td>{e(c['claim'])}</td>"
+                     f"<td>{e(c['paper'])}</td><td>{e(c['target'])}</td><td>{e(c['measured'])}</td>"
+                     f"<td class='{cls}'>{'met' if c['met'] else 'missed'}</td></tr>")
+    parts.append("</table>")
+    titles = {s.name: s.title for s in STAGES}
+    for name, r in merged["stages"].items():
+        parts.append(f"<h2 id='{e(name)}'>{e(titles.get(name, name))}</h2>")
+        parts.append(f"<p><code>{e(r['command'])}</code> — {r['wall_s']:.1f} s — "
+                     f"<a href='{e(name)}/log.txt'>log</a>"
+                     + (f" — <a href='{e(name)}/metrics.json'>metrics.json</a>" if r.get("metrics") is not None else "")
+                     + "</p>")
+        if r["status"] != "ok":
+            parts.append(f"<div class='failed'>stage failed: {e(str(r['error']))}</div>")
+        rows = [c for c in merged["claims"] if c["stage"] == name]
+        if rows:
+            parts.append("<table><tr><th>figure</th><th>paper</th><th>target</th><th>measured</th><th></th></tr>")
+            for c in rows:
+                cls = "met" if c["met"] else "missed"
+                parts.append(f"<tr><td>{e(c['claim'])}</td><td>{e(c['paper'])}</td><td>{e(c['target'])}</td>"
+                             f"<td>{e(c['measured'])}</td><td class='{cls}'>{'met' if c['met'] else 'missed'}</td></tr>")
+            parts.append("</table>")
+        parts.append("<div class='figs'>")
+        for fig in r.get("figures", []):
+            parts.append(f"<figure><img src='{e(fig)}' alt='{e(fig)}'><figcaption>{e(fig)}</figcaption></figure>")
+        parts.append("</div>")
+    parts.append("</body></html>")
+    path = Path(out) / "index.html"
+    path.write_text("\n".join(parts))
+    return path
