@@ -66,7 +66,7 @@ class NetworkConfig:
     n_clusters: int = 1
     exc_core: int = 0
     inh_core: int = 1
-    weight_bias_names: tuple = ("SYAM_W0", "SYAM_W0", "SYAM_W1", "SYAM_W1", "SYAM_W2")
+    weight_bias_names: tuple = ("W0", "W0", "W1", "W1", "W2")
 
     def __post_init__(self) -> None:
         for name in ("n_exc", "n_inh", "n_clusters"):

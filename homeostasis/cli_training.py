@@ -1,0 +1,154 @@
+"""``python -m homeostasis <train|sweep|regime|paradoxical|no-inhibitory|ensemble|sizes|clusters>``.
+
+Thin wrappers around :mod:`homeostasis.experiments`: parse, validate, call,
+print the headline numbers.  ``--quick`` runs a short version (fewer
+iterations, repetitions and inits) that finishes in minutes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import experiments as ex
+
+
+def _nonneg_int(s: str) -> int:
+    v = int(s)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{s} must be >= 0")
+    return v
+
+
+def _pos_int(s: str) -> int:
+    v = int(s)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{s} must be >= 1")
+    return v
+
+
+def _common(p: argparse.ArgumentParser, name: str, sweep: bool = False) -> None:
+    p.add_argument("--out", type=Path, default=Path("runs") / name, help="output folder (default runs/%(default)s)")
+    p.add_argument("--seed", type=_nonneg_int, default=0,
+                   help="run seed: initial weights, network, kick delays, trial noise, rounding (default 0)")
+    p.add_argument("--quick", action="store_true", help="short version (minutes)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--iterations", type=_pos_int, default=None, help="training iterations (default 400; quick 60)")
+    p.add_argument("--reps", type=_pos_int, default=None, help="trials per iteration (default 5; quick 3)")
+    p.add_argument("--rule", choices=tuple(ex.RULES), default="text",
+                   help="'text': paper text (alpha 0.05, f = rate); 'code': authors' code "
+                        "(alpha 0.005, f = max(1, rate), |dw| <= 5)")
+    p.add_argument("--dt", type=float, default=None, help="chip integration step in s (default: chip model's)")
+    p.add_argument("--mismatch-cv", type=float, default=0.2, help="chip mismatch CV (default 0.2)")
+    if sweep:
+        p.add_argument("--workers", type=_pos_int, default=2, help="parallel processes (default 2)")
+        p.add_argument("--scheduler", default=None,
+                       help="'local' (Dask LocalCluster) or a Dask scheduler address; default a process pool")
+        p.add_argument("--runs", type=Path, default=None,
+                       help="folder of finished trainings to reuse/extend (e.g. a sweep's --out)")
+
+
+def _it(args, full=400, quick=60):
+    return args.iterations or (quick if args.quick else full)
+
+
+def _reps(args):
+    return args.reps or (3 if args.quick else 5)
+
+
+def _base(args) -> dict:
+    return {"n_iterations": _it(args), "n_reps": _reps(args), "rule": args.rule, "dt": args.dt,
+            "mismatch_cv": args.mismatch_cv, "quiet": args.quiet}
+
+
+def _sweep_kw(args) -> dict:
+    return {"workers": args.workers, "scheduler": args.scheduler, "runs_dir": args.runs}
+
+
+def _report(metrics: dict, out: Path, keys) -> int:
+    shown = {k: metrics[k] for k in keys if k in metrics}
+    print(json.dumps(shown, indent=1, default=str))
+    print(f"results in {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args) -> int:
+    m = ex.experiment_train(args.out, seed=args.seed, chip_seed=args.chip_seed, **_base(args))
+    return _report(m, args.out, ("final_rates_hz", "targets_hz", "converged", "iterations", "wall_s"))
+
+
+def cmd_sweep(args) -> int:
+    inits = args.inits or (4 if args.quick else 20)
+    chips = args.chips or (2 if args.quick else 3)
+    m = ex.experiment_sweep(args.out, inits=inits, chips=chips, seed=args.seed, **_base(args), **_sweep_kw(args))
+    return _report(m, args.out, ("inits", "chips", "converged_fraction", "rms_e_hz", "rms_i_hz", "corr"))
+
+
+def cmd_regime(args) -> int:
+    m = ex.experiment_regime(args.out, inits=args.inits or (2 if args.quick else 6), chips=args.chips or (1 if args.quick else 2),
+                             seed=args.seed, **_base(args), **_sweep_kw(args))
+    return _report(m, args.out, ("networks", "mean_corr", "mean_cv2", "asynchronous_irregular"))
+
+
+def cmd_paradoxical(args) -> int:
+    m = ex.experiment_paradoxical(args.out, inits=args.inits or (2 if args.quick else 8),
+                                  chips=args.chips or (1 if args.quick else 2), seed=args.seed,
+                                  dc_a=args.dc_na * 1e-9, trials=args.trials, **_base(args), **_sweep_kw(args))
+    return _report(m, args.out, ("trials_analysed", "trials_fully_suppressed", "stats", "paradoxical"))
+
+
+def cmd_no_inhibitory(args) -> int:
+    m = ex.experiment_no_inhibitory(args.out, inits=args.inits or (2 if args.quick else 8), chip_seed=args.chip_seed,
+                                    seed=args.seed, **_base(args), **_sweep_kw(args))
+    return _report(m, args.out, ("full", "no_inhibitory"))
+
+
+def cmd_ensemble(args) -> int:
+    n = _it(args, 400, 80)
+    at = args.at if args.at is not None else (n * 5) // 8
+    kw = _base(args)
+    kw["n_iterations"] = n
+    m = ex.experiment_ensemble(args.out, seed=args.seed, chip_seed=args.chip_seed, ensemble_at=at, **kw)
+    return _report(m, args.out, ("rates_before_hz", "rates_peak_after_implant_hz", "final_rates_hz",
+                                 "mem_above_wee_all_iterations", "iterations_to_return"))
+
+
+def cmd_sizes(args) -> int:
+    m = ex.experiment_sizes(args.out, inits=args.inits or (1 if args.quick else 3), chip_seed=args.chip_seed,
+                            seed=args.seed, **_base(args), **_sweep_kw(args))
+    return _report(m, args.out, ("table",))
+
+
+def cmd_clusters(args) -> int:
+    m = ex.experiment_clusters(args.out, seed=args.seed, chip_seed=args.chip_seed, **_base(args))
+    return _report(m, args.out, ("final_rates_hz", "converged_per_cluster", "all_converged"))
+
+
+def register(subparsers) -> None:
+    """Add the training experiments to ``python -m homeostasis``."""
+    specs = [
+        ("train", cmd_train, "one chip-in-the-loop training (Fig. 2a-c)", False),
+        ("sweep", cmd_sweep, "many inits on several chips (Fig. 2d,e)", True),
+        ("regime", cmd_regime, "correlations and CV2 of converged networks (Fig. 2f)", True),
+        ("paradoxical", cmd_paradoxical, "depolarise all PV for 0.2 s (Fig. 3b)", True),
+        ("no-inhibitory", cmd_no_inhibitory, "w_ei, w_ii frozen vs full rule (Fig. 4)", True),
+        ("ensemble", cmd_ensemble, "implant a 32-neuron ensemble during training (Fig. 5)", False),
+        ("sizes", cmd_sizes, "network sizes of Table 1", True),
+        ("clusters", cmd_clusters, "five clusters sharing the weights (Fig. 6)", False),
+    ]
+    for name, fn, help_, sweep in specs:
+        p = subparsers.add_parser(name, help=help_, description=help_)
+        _common(p, name, sweep)
+        if name in ("train", "no-inhibitory", "ensemble", "sizes", "clusters"):
+            p.add_argument("--chip-seed", type=_nonneg_int, default=0, help="virtual chip (mismatch) seed (default 0)")
+        if name in ("sweep", "regime", "paradoxical", "no-inhibitory", "sizes"):
+            p.add_argument("--inits", type=_pos_int, default=None, help="initialisations (per chip)")
+        if name in ("sweep", "regime", "paradoxical"):
+            p.add_argument("--chips", type=_pos_int, default=None, help="number of chips (chip seeds 0..M-1)")
+        if name == "paradoxical":
+            p.add_argument("--dc-na", type=float, default=1.0, help="DC into every PV neuron (nA, default 1)")
+            p.add_argument("--trials", type=_pos_int, default=2, help="trials per converged network (default 2)")
+        if name == "ensemble":
+            p.add_argument("--at", type=_pos_int, default=None, help="implant iteration (default 250; quick 50)")
+        p.set_defaults(func=fn)

@@ -1,0 +1,225 @@
+"""Figures of the cross-homeostatic training experiments (Maryada et al. 2025, Figs. 2-6, Table 1).
+
+One function per figure; each takes results (arrays / dicts), never runs a
+simulation, and writes one PNG (matplotlib, Agg backend).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .rule import WEIGHTS  # noqa: E402
+
+E_COLOR, I_COLOR = "tab:red", "tab:blue"
+W_COLORS = {"ee": "tab:red", "ie": "tab:orange", "ei": "tab:blue", "ii": "tab:purple", "mem": "tab:green"}
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _targets(ax, tgt):
+    ax.axhline(tgt["pyr"], color="0.5", ls="--", lw=1)
+    ax.axhline(tgt["pv"], color="0.5", ls="--", lw=1)
+
+
+def plot_training(arrays: dict, targets_hz: dict, path) -> Path:
+    """Fig. 2a,b: Pyr/PV rates and the four nominal weight currents (eq. 1) vs iteration."""
+    r = arrays["rates_hz"][:, 0]
+    cur = arrays["currents_a"]
+    fig, (a, b) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    it = np.arange(r.shape[0])
+    a.plot(it, r[:, 0], color=E_COLOR, label="Pyr (E)")
+    a.plot(it, r[:, 1], color=I_COLOR, label="PV (I)")
+    _targets(a, targets_hz)
+    a.set_ylabel("in-burst rate (Hz)")
+    a.set_yscale("symlog", linthresh=10)
+    a.legend(loc="upper right")
+    a.set_title("a  rates during training")
+    for k, w in enumerate(WEIGHTS):
+        b.plot(np.arange(cur.shape[0]), cur[:, k] * 1e9, color=W_COLORS[w], label=f"w_{w}")
+    b.set_yscale("log")
+    b.set_ylabel("weight current (nA)")
+    b.set_xlabel("iteration")
+    b.legend(loc="upper right", ncol=4)
+    b.set_title("b  weights (nominal, eq. 1)")
+    return _save(fig, path)
+
+
+def plot_raster(neurons, times_s, exc, inh, path) -> Path:
+    """Fig. 2c: raster of one trial (Pyr red below, PV blue above)."""
+    neurons, times_s = np.asarray(neurons), np.asarray(times_s)
+    row = np.full(int(max(neurons.max(initial=0), exc.max(initial=0), inh.max(initial=0))) + 1, -1)
+    row[exc] = np.arange(exc.size)
+    row[inh] = exc.size + np.arange(inh.size)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ke = np.isin(neurons, exc)
+    ki = np.isin(neurons, inh)
+    ax.scatter(times_s[ke], row[neurons[ke]], s=1, color=E_COLOR, label="Pyr")
+    ax.scatter(times_s[ki], row[neurons[ki]], s=1, color=I_COLOR, label="PV")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("neuron")
+    ax.set_ylim(-1, exc.size + inh.size)
+    ax.set_title("c  converged network (last trial)")
+    return _save(fig, path)
+
+
+def plot_rate_space(init_rates, final_rates, chip_ids, targets_hz, path) -> Path:
+    """Fig. 2d: initial (open) and final (filled) (E, I) rates of every run, per chip."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    cmap = plt.get_cmap("tab10")
+    for j, c in enumerate(np.unique(chip_ids)):
+        k = chip_ids == c
+        ax.scatter(init_rates[k, 0], init_rates[k, 1], facecolor="none", edgecolor=cmap(j), s=18)
+        ax.scatter(final_rates[k, 0], final_rates[k, 1], color=cmap(j), s=18, label=f"chip {c}")
+        for a, b in zip(init_rates[k], final_rates[k]):
+            ax.plot([a[0], b[0]], [a[1], b[1]], color=cmap(j), lw=0.3, alpha=0.5)
+    ax.axvline(targets_hz["pyr"], color="0.5", ls="--")
+    ax.axhline(targets_hz["pv"], color="0.5", ls="--")
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_yscale("symlog", linthresh=10)
+    ax.set_xlabel("E rate (Hz)")
+    ax.set_ylabel("I rate (Hz)")
+    ax.legend()
+    ax.set_title("d  initial (open) and final (filled) rates")
+    return _save(fig, path)
+
+
+def plot_weight_scatter(currents, chip_ids, path) -> Path:
+    """Fig. 2e: final w_ee vs w_ei and w_ie vs w_ii (nA), one colour per chip."""
+    fig, axs = plt.subplots(1, 2, figsize=(9, 4))
+    cmap = plt.get_cmap("tab10")
+    for j, c in enumerate(np.unique(chip_ids)):
+        k = chip_ids == c
+        axs[0].scatter(currents[k, 0] * 1e9, currents[k, 2] * 1e9, color=cmap(j), s=14, label=f"chip {c}")
+        axs[1].scatter(currents[k, 1] * 1e9, currents[k, 3] * 1e9, color=cmap(j), s=14)
+    for ax, (x, y) in zip(axs, (("w_ee", "w_ei"), ("w_ie", "w_ii"))):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"{x} (nA)")
+        ax.set_ylabel(f"{y} (nA)")
+    axs[0].legend()
+    fig.suptitle("e  final weights")
+    return _save(fig, path)
+
+
+def plot_regime(corr: dict, cv2: dict, path) -> Path:
+    """Fig. 2f: distributions of pairwise correlations and CV^2 for Pyr and PV."""
+    fig, axs = plt.subplots(1, 2, figsize=(9, 3.8))
+    for key, col in (("pyr", E_COLOR), ("pv", I_COLOR)):
+        for ax, d in ((axs[0], corr), (axs[1], cv2)):
+            v = np.asarray(d[key], dtype=float)
+            v = v[np.isfinite(v)]
+            if v.size:
+                ax.hist(v, bins=30, color=col, alpha=0.5, label=f"{key} mean {v.mean():.3f}")
+                ax.axvline(v.mean(), color=col)
+    axs[0].set_xlabel("pairwise correlation (5 ms bins)")
+    axs[1].set_xlabel("CV$^2$ of ISI")
+    for ax in axs:
+        ax.legend()
+        ax.set_ylabel("count")
+    fig.suptitle("f  firing regime of converged networks")
+    return _save(fig, path)
+
+
+def plot_paradoxical(bins, psth, stim, path) -> Path:
+    """Fig. 3b: mean +- sd population rate across trials; stimulus window shaded."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    centers = 0.5 * (bins[1:] + bins[:-1])
+    if psth.size:
+        for j, (lab, col) in enumerate((("Pyr", E_COLOR), ("PV", I_COLOR))):
+            m, s = psth[:, j].mean(axis=0), psth[:, j].std(axis=0)
+            ax.plot(centers, m, color=col, label=lab)
+            ax.fill_between(centers, m - s, m + s, color=col, alpha=0.2)
+    ax.axvspan(*stim, color="0.85", label="PV stimulus")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("rate (Hz)")
+    ax.set_title(f"paradoxical effect (n = {psth.shape[0]} trials)")
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_no_inhibitory(rates: dict, targets_hz: dict, path) -> Path:
+    """Fig. 4: rates vs iteration with frozen inhibitory weights vs the full rule."""
+    fig, axs = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, key in zip(axs, ("no_inhibitory", "full")):
+        r = rates[key]
+        for run in r:
+            ax.plot(run[:, 0], color=E_COLOR, lw=0.6, alpha=0.7)
+            ax.plot(run[:, 1], color=I_COLOR, lw=0.6, alpha=0.7)
+        _targets(ax, targets_hz)
+        ax.set_yscale("symlog", linthresh=10)
+        ax.set_xlabel("iteration")
+        ax.set_title({"no_inhibitory": "w_ei, w_ii frozen", "full": "full rule"}[key] + f" (n = {r.shape[0]})")
+    axs[0].set_ylabel("rate (Hz)")
+    return _save(fig, path)
+
+
+def plot_ensemble(arrays: dict, targets_hz: dict, at: int, path) -> Path:
+    """Fig. 5b,d: rates and weights (incl. the ensemble weight) around the implant."""
+    r = arrays["rates_hz"][:, 0]
+    cur = arrays["currents_a"]
+    fig, (a, b) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    a.plot(r[:, 0], color=E_COLOR, label="Pyr")
+    a.plot(r[:, 1], color=I_COLOR, label="PV")
+    _targets(a, targets_hz)
+    a.axvline(at, color="k", ls=":", label="ensemble implanted")
+    a.set_yscale("symlog", linthresh=10)
+    a.set_ylabel("rate (Hz)")
+    a.legend()
+    for k, w in enumerate((*WEIGHTS, "mem")):
+        v = cur[:, k]
+        it = np.arange(v.size)
+        keep = v > 0
+        b.plot(it[keep], v[keep] * 1e9, color=W_COLORS[w], label=f"w_{w}", ls=":" if w == "mem" else "-")
+    b.axvline(at, color="k", ls=":")
+    b.set_yscale("log")
+    b.set_ylabel("weight current (nA)")
+    b.set_xlabel("iteration")
+    b.legend(ncol=5)
+    return _save(fig, path)
+
+
+def plot_sizes(curves: dict, targets: dict, path) -> Path:
+    """Table 1: rates vs iteration for each network size."""
+    fig, axs = plt.subplots(1, len(curves), figsize=(4 * len(curves), 3.6), sharey=True)
+    axs = np.atleast_1d(axs)
+    for ax, (key, r) in zip(axs, curves.items()):
+        for run in r:
+            ax.plot(run[:, 0], color=E_COLOR, lw=0.6)
+            ax.plot(run[:, 1], color=I_COLOR, lw=0.6)
+        ax.axhline(targets[key][0], color="0.5", ls="--")
+        ax.axhline(targets[key][1], color="0.5", ls="--")
+        ax.set_title(key)
+        ax.set_yscale("symlog", linthresh=10)
+        ax.set_xlabel("iteration")
+    axs[0].set_ylabel("rate (Hz)")
+    return _save(fig, path)
+
+
+def plot_clusters(rates, targets_hz: dict, path) -> Path:
+    """Fig. 6b: Pyr and PV rates of every cluster vs iteration."""
+    fig, axs = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True)
+    cmap = plt.get_cmap("tab10")
+    for c in range(rates.shape[1]):
+        axs[0].plot(rates[:, c, 0], color=cmap(c), lw=0.8, label=f"cluster {c}")
+        axs[1].plot(rates[:, c, 1], color=cmap(c), lw=0.8)
+    axs[0].axhline(targets_hz["pyr"], color="0.5", ls="--")
+    axs[1].axhline(targets_hz["pv"], color="0.5", ls="--")
+    axs[0].set_ylabel("Pyr rate (Hz)")
+    axs[1].set_ylabel("PV rate (Hz)")
+    axs[1].set_xlabel("iteration")
+    for ax in axs:
+        ax.set_yscale("symlog", linthresh=10)
+    axs[0].legend(ncol=5, fontsize=7)
+    return _save(fig, path)

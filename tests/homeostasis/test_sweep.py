@@ -1,0 +1,87 @@
+"""Sweep machinery: per-run files, resume after interruption, process pool and Dask give identical results."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from homeostasis.network import NetworkConfig, build_network
+from homeostasis.sweep import Task, load_run, run_sweep
+from homeostasis.trainer import TrainConfig, train
+from tests.homeostasis.test_trainer import FakeChip
+
+
+def fake_train(seed: int, n_iterations: int = 8):
+    """A seeded training on the stand-in chip (module level: picklable by name for workers)."""
+    net = build_network(NetworkConfig(n_exc=30, n_inh=8, p=0.1), seed=seed)
+    res = train(FakeChip(), net, TrainConfig(n_iterations=n_iterations, n_reps=2, final_window=2), seed=seed)
+    fr = res.final_rates()[0]
+    return {"seed": seed, "final": fr.tolist(), "pid": os.getpid()}, {"rates": res.rates_hz, "codes": res.codes}
+
+
+def failing(seed: int):
+    raise RuntimeError(f"interrupted at seed {seed}")
+
+
+TASKS = [Task(f"run{s}", {"seed": s}) for s in range(4)]
+
+
+def _same(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        ma, aa = a[k]
+        mb, ab = b[k]
+        assert ma["final"] == mb["final"]
+        for key in aa:
+            np.testing.assert_array_equal(aa[key], ab[key])
+
+
+def test_pool_matches_serial_and_files_written(tmp_path):
+    serial = run_sweep(fake_train, TASKS, tmp_path / "serial", scheduler="serial", quiet=True)
+    pool = run_sweep(fake_train, TASKS, tmp_path / "pool", workers=2, quiet=True)
+    _same(serial, pool)
+    for t in TASKS:
+        assert (tmp_path / "pool" / "runs" / f"{t.name}.json").exists()
+        assert (tmp_path / "pool" / "runs" / f"{t.name}.npz").exists()
+        doc = json.loads((tmp_path / "pool" / "runs" / f"{t.name}.json").read_text())
+        assert doc["task"] == t.spec()
+    # the pool really used worker processes
+    assert {m["pid"] for m, _ in pool.values()} != {os.getpid()}
+
+
+def test_resume_after_interruption_equals_uninterrupted(tmp_path):
+    full = run_sweep(fake_train, TASKS, tmp_path / "a", scheduler="serial", quiet=True)
+    out = tmp_path / "b"
+    # first attempt: two runs finish, then the sweep is interrupted
+    run_sweep(fake_train, TASKS[:2], out, scheduler="serial", quiet=True)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run_sweep(failing, [Task("run2", {"seed": 2})], out, scheduler="serial", quiet=True)
+    # a half-written run (NPZ without its JSON) counts as unfinished
+    (out / "runs" / "run3.npz").write_bytes(b"garbage")
+    stamp = {t.name: (out / "runs" / f"{t.name}.json").stat().st_mtime_ns for t in TASKS[:2]}
+    resumed = run_sweep(fake_train, TASKS, out, workers=2, quiet=True)
+    _same(full, resumed)
+    # finished runs were not redone
+    for name, ns in stamp.items():
+        assert (out / "runs" / f"{name}.json").stat().st_mtime_ns == ns
+    assert load_run(out / "runs", "nope") is None
+
+
+def test_mismatched_task_in_folder_is_refused(tmp_path):
+    run_sweep(fake_train, TASKS[:1], tmp_path, scheduler="serial", quiet=True)
+    with pytest.raises(ValueError, match="different run"):
+        run_sweep(fake_train, [Task("run0", {"seed": 0, "n_iterations": 9})], tmp_path, scheduler="serial",
+                  quiet=True)
+    with pytest.raises(ValueError, match="unique"):
+        run_sweep(fake_train, TASKS[:1] * 2, tmp_path / "x", quiet=True)
+    with pytest.raises(ValueError, match="name"):
+        Task("bad name/../", {})
+    with pytest.raises(ValueError, match="JSON"):
+        Task("ok", {"x": object()})
+
+
+def test_dask_local_cluster_gives_identical_results(tmp_path):
+    pytest.importorskip("dask.distributed")
+    serial = run_sweep(fake_train, TASKS, tmp_path / "serial", scheduler="serial", quiet=True)
+    dask = run_sweep(fake_train, TASKS, tmp_path / "dask", scheduler="local", workers=2, quiet=True)
+    _same(serial, dask)
