@@ -121,8 +121,9 @@ class ChipConfig:
         (Pyr (2,45) -> 1.9 ms, PV (2,85) -> 1.0 ms).
     q_pw : float
         Charge (C) of the pulse extender: t_pw = q_pw / I_PULSE_PW (10 µs by default).
-    i_a_gain, i_a_th, i_a_norm : float
-        Positive-feedback sigmoid of the neuron (A): gain, threshold, slope.
+    i_a_gain, i_a_th : float
+        Positive feedback of the neuron (A): ``I_a = i_a_gain x^2/(1 + x^2)``,
+        ``x = I_mem / i_a_th`` (see :mod:`homeostasis.kernels`).
     i_reset : float
         Membrane current after a spike (A).
     noise_std, noise_tau : float
@@ -140,7 +141,6 @@ class ChipConfig:
     q_pw: float = 2.75e-15
     i_a_gain: float = 60e-12
     i_a_th: float = 1.0e-9
-    i_a_norm: float = 0.25e-9
     i_reset: float = 1e-12
     noise_std: float = 2e-12
     noise_tau: float = 5e-3
@@ -156,7 +156,6 @@ class ChipConfig:
         _check_range(o, "q_pw", self.q_pw, 1e-19, 1e-11)
         _check_range(o, "i_a_gain", self.i_a_gain, 0.0, 1e-6)
         _check_range(o, "i_a_th", self.i_a_th, 1e-15, 1e-6)
-        _check_range(o, "i_a_norm", self.i_a_norm, 1e-15, 1e-6)
         _check_range(o, "i_reset", self.i_reset, 0.0, 1e-6)
         _check_range(o, "noise_std", self.noise_std, 0.0, 1e-6)
         _check_range(o, "noise_tau", self.noise_tau, 1e-5, 10.0)
@@ -341,7 +340,6 @@ class DynapSE2Chip:
         p["i_dc"] = b["DC"]
         p["i_a_gain"] = cfg.i_a_gain * self._factor["PFB_GAIN"]
         p["i_a_th"] = cfg.i_a_th * self._factor["PFB_TH"]
-        p["i_a_norm"] = np.full(N_NEURONS, cfg.i_a_norm)
         p["nmda_thr"] = b["NMDA_THR"]
         t_pw = cfg.q_pw / b["PULSE_PW"]
         p["t_pw"] = t_pw
@@ -551,7 +549,7 @@ class DynapSE2Chip:
             err = np.full((n_reps, 2), -1, np.int64)
             kernels.run_batch(n_steps, dt, sel(p["tau_mem"]), sel(p["i_tau"]), sel(p["i_g"]), sel(p["i_spkthr"]),
                               sel(t_ref_steps), sel(i_reset), sel(p["i_a_gain"]), sel(p["i_a_th"]),
-                              sel(p["i_a_norm"]), sel(floor), sel(p["i_dc"]),
+                              sel(floor), sel(p["i_dc"]),
                               sel(syn_decay), sel(p["syn_gfac"]), sel(p["nmda_thr"]), sel(ahp_decay),
                               sel(p["ahp_jump"]),
                               ptr, post_c, stype_c, w_c,

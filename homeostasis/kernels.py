@@ -66,140 +66,219 @@ _SQRT3 = np.sqrt(3.0)
 
 
 @njit(cache=True, inline="always")
-def _xorshift_uniform(state):
-    """One xorshift64* step: returns (new_state, u) with u uniform in [0, 1)."""
-    x = state[0]
-    x ^= x >> np.uint64(12)
-    x ^= x << np.uint64(25)
-    x ^= x >> np.uint64(27)
-    state[0] = x
-    y = x * np.uint64(2685821657736338717)
-    return (y >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+def _exp_neg(ar):
+    """``(exp(-a), 1 - exp(-a))`` for ``0 <= a <= 32``, branch-free so the neuron loop vectorises.
+
+    ``exp(-a)``: degree-7 Taylor polynomial at ``a/32`` (Estrin form, relative
+    error < 3e-8 before squaring) raised to the 32nd power by five squarings.
+    ``1 - exp(-a)``: its own degree-8 series for ``a < 0.25`` (no cancellation),
+    ``1 - exp(-a)`` above.
+    """
+    y = ar * (1.0 / 32.0)
+    y2 = y * y
+    y4 = y2 * y2
+    z = ((1.0 - y) + y2 * (0.5 - y * (1.0 / 6.0))
+         + y4 * ((1.0 / 24.0 - y * (1.0 / 120.0)) + y2 * (1.0 / 720.0 - y * (1.0 / 5040.0))))
+    z = z * z
+    z = z * z
+    z = z * z
+    z = z * z
+    z = z * z
+    a2 = ar * ar
+    a4 = a2 * a2
+    s = ((1.0 - ar * 0.5) + a2 * (1.0 / 6.0 - ar * (1.0 / 24.0))
+         + a4 * ((1.0 / 120.0 - ar * (1.0 / 720.0)) + a2 * (1.0 / 5040.0 - ar * (1.0 / 40320.0))))
+    om = ar * s if ar < 0.25 else 1.0 - z
+    return z, om
 
 
-@njit(cache=True)
+# rows of the packed per-neuron parameter array
+_P_NMDA_THR, _P_INV_ATH, _P_A_GAIN, _P_G_TAU, _P_I_TAU, _P_INV_TAU, _P_DT_TAU, _P_I_G, _P_FLOOR, _P_RESET, \
+    _P_SPKTHR, _P_TREF, _P_AHP_DEC, _P_AHP_JUMP = range(14)
+_P_SYN_DEC = 14  # rows 14..17: synaptic decay per step, AMPA, NMDA, GABA_A, GABA_B
+_P_SYN_GF = 18   # rows 18..21: synaptic jump per unit weight current
+_N_P = 22
+# rows of the state array
+_S_IM, _S_AMPA, _S_NMDA, _S_GABA, _S_GABB, _S_AHP, _S_NZ, _S_REFR, _S_DC = range(9)
+
+
+@njit(cache=True, error_model="numpy")
 def _run_one(rep, n_steps, dt,
-             tau_mem, i_tau, i_g, i_spkthr, t_ref, i_reset, i_a_gain, i_a_th, i_a_norm, i_floor, i_dc,
+             tau_mem, i_tau, i_g, i_spkthr, t_ref, i_reset, i_a_gain, i_a_th, i_floor, i_dc,
              syn_decay, syn_gfac, nmda_thr, ahp_decay, ahp_jump,
              ptr, post, stype, wsyn,
              ext_step, ext_target, ext_type, ext_w, ext_lo, ext_hi,
              dc_step, dc_vals,
              noise_std, noise_decay, seed,
-             i_mem, i_syn, i_ahp, refr, noise,
+             i_mem_s, i_syn_s, i_ahp_s, refr_s, noise_s,
              rec_idx, traces,
              sp_neuron, sp_step, counts, err):
-    m_n = i_mem.shape[1]
+    m_n = i_mem_s.shape[1]
     cap = sp_neuron.shape[1]
+    # packed parameters (one base pointer keeps the vectoriser's alias checks few)
+    P = np.empty((_N_P, m_n))
+    for i in range(m_n):
+        P[_P_NMDA_THR, i] = nmda_thr[i]
+        P[_P_INV_ATH, i] = 1.0 / i_a_th[i]
+        P[_P_A_GAIN, i] = i_a_gain[i]
+        P[_P_G_TAU, i] = i_g[i] / i_tau[i]
+        P[_P_I_TAU, i] = i_tau[i]
+        P[_P_INV_TAU, i] = 1.0 / i_tau[i]
+        P[_P_DT_TAU, i] = dt / tau_mem[i]
+        P[_P_I_G, i] = i_g[i]
+        P[_P_FLOOR, i] = i_floor[i]
+        P[_P_RESET, i] = i_reset[i]
+        P[_P_SPKTHR, i] = i_spkthr[i]
+        P[_P_TREF, i] = t_ref[i]
+        P[_P_AHP_DEC, i] = ahp_decay[i]
+        P[_P_AHP_JUMP, i] = ahp_jump[i]
+        for s in range(4):
+            P[_P_SYN_DEC + s, i] = syn_decay[s, i]
+            P[_P_SYN_GF + s, i] = syn_gfac[s, i]
+    S = np.empty((9, m_n))
+    for i in range(m_n):
+        S[_S_IM, i] = i_mem_s[rep, i]
+        for s in range(4):
+            S[_S_AMPA + s, i] = i_syn_s[rep, s, i]
+        S[_S_AHP, i] = i_ahp_s[rep, i]
+        S[_S_NZ, i] = noise_s[rep, i]
+        S[_S_REFR, i] = refr_s[rep, i]
+        S[_S_DC, i] = i_dc[i]
+    out = np.empty((2, m_n))
     acc = np.zeros((4, m_n))
+    # xorshift32 state per neuron, spread from the repetition seed with splitmix64
+    rs = np.empty(m_n, dtype=np.uint32)
+    x64 = np.uint64(seed)
+    for i in range(m_n):
+        x64 = x64 + np.uint64(0x9E3779B97F4A7C15)
+        zz = x64
+        zz = (zz ^ (zz >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        zz = (zz ^ (zz >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        zz = zz ^ (zz >> np.uint64(31))
+        v = np.uint32(zz & np.uint64(0xFFFFFFFF))
+        rs[i] = v if v != 0 else np.uint32(1)
+    # uniform innovations of unit variance: sqrt(12) * (u - 1/2)
+    amp = noise_std * np.sqrt(1.0 - noise_decay * noise_decay) * 2.0 * _SQRT3
+    noise_scale = amp / 4294967296.0
+    noise_mid = 0.5 * amp
+    use_noise = noise_std > 0.0
     spk = np.empty(m_n, dtype=np.int64)
     n_spk = 0
-    dc = np.zeros(m_n)
-    for i in range(m_n):
-        dc[i] = i_dc[i]
-    rng = np.empty(1, dtype=np.uint64)
-    rng[0] = np.uint64(seed) | np.uint64(1)
-    noise_in = noise_std * np.sqrt(1.0 - noise_decay * noise_decay) * _SQRT3
-    use_noise = noise_std > 0.0
     n_rec = rec_idx.shape[0]
     ep = ext_lo
     dp = 0
     n_dc = dc_step.shape[0]
     count = 0
     for step in range(n_steps):
-        # piecewise-constant DC schedule
         while dp < n_dc and dc_step[dp] <= step:
             for i in range(m_n):
-                dc[i] = i_dc[i] + dc_vals[dp, i]
+                S[_S_DC, i] = i_dc[i] + dc_vals[dp, i]
             dp += 1
-        # deliver spikes of the previous step through the CAM (connection list by pre)
+        # deliver last step's spikes through the CAM (connections sorted by pre)
         for s in range(n_spk):
             j = spk[s]
             for k in range(ptr[j], ptr[j + 1]):
                 acc[stype[k], post[k]] += wsyn[k]
-        # external input pulses of this step
         while ep < ext_hi and ext_step[ep] == step:
             acc[ext_type[ep], ext_target[ep]] += ext_w[ep]
             ep += 1
+        # synapses and adaptation: exact decay plus the pulse jump
+        for s in range(4):
+            for i in range(m_n):
+                S[_S_AMPA + s, i] = S[_S_AMPA + s, i] * P[_P_SYN_DEC + s, i] + P[_P_SYN_GF + s, i] * acc[s, i]
+                acc[s, i] = 0.0
+        for i in range(m_n):
+            S[_S_AHP, i] = S[_S_AHP, i] * P[_P_AHP_DEC, i]
+        if use_noise:
+            for i in range(m_n):
+                x = rs[i]
+                x ^= np.uint32(x << np.uint32(13))
+                x ^= np.uint32(x >> np.uint32(17))
+                x ^= np.uint32(x << np.uint32(5))
+                rs[i] = x
+                S[_S_NZ, i] = S[_S_NZ, i] * noise_decay + (noise_scale * np.float64(x) - noise_mid)
+        # membrane: exact logistic step with frozen coefficients (branch-free, vectorised)
+        for i in range(m_n):
+            im = S[_S_IM, i]
+            ish = S[_S_AHP, i] + S[_S_GABA, i]
+            thr = im + P[_P_NMDA_THR, i]
+            xa = im * P[_P_INV_ATH, i]
+            xa2 = xa * xa
+            hill = 1.0 + xa2
+            img = im + P[_P_I_G, i]
+            inv = 1.0 / (thr * hill * img)      # one division for gate, feedback and m
+            gate = im * hill * img * inv        # NMDA gate I/(I + I_nmda_thr)
+            ia = P[_P_A_GAIN, i] * xa2 * thr * img * inv   # I_a,gain x^2/(1 + x^2)
+            h = P[_P_DT_TAU, i] * thr * hill * inv          # m dt = dt / (tau (I + I_g))
+            iin = S[_S_AMPA, i] + S[_S_NMDA, i] * gate - S[_S_GABB, i] + S[_S_DC, i] + S[_S_NZ, i]
+            p = P[_P_G_TAU, i] * (iin - ish - P[_P_I_TAU, i] + ia)
+            q = 1.0 + (ish - ia) * P[_P_INV_TAU, i]
+            r = h * p
+            ap = p if p >= 0.0 else -p
+            ap = ap if ap > 1e-300 else 1e-300
+            ar = r if r >= 0.0 else -r
+            ar = ar if ar < 32.0 else 32.0
+            z, om = _exp_neg(ar)
+            # r >= 0: I' = I|P| / (z|P| + I Q (1-z));  r < 0: I' = I z |P| / (|P| + I Q (1-z))
+            a_ = 1.0 if r >= 0.0 else z
+            b_ = z if r >= 0.0 else 1.0
+            den = b_ * ap + im * q * om
+            new = im * a_ * ap / den
+            new = new if den > 0.0 else 1e300   # den <= 0: finite-time upstroke within the step
+            new = new if new > P[_P_FLOOR, i] else P[_P_FLOOR, i]
+            rf = S[_S_REFR, i]
+            out[0, i] = new if rf < 0.5 else P[_P_RESET, i]
+            out[1, i] = rf - 1.0 if rf >= 0.5 else 0.0
+        # threshold, reset, refractory, adaptation jump
         n_spk = 0
         for i in range(m_n):
-            # synapses: exact decay, then the pulse jump
-            for s in range(4):
-                a = acc[s, i]
-                x = i_syn[rep, s, i] * syn_decay[s, i]
-                if a != 0.0:
-                    x += syn_gfac[s, i] * a
-                    acc[s, i] = 0.0
-                i_syn[rep, s, i] = x
-            i_ahp[rep, i] *= ahp_decay[i]
-            if use_noise:
-                u = _xorshift_uniform(rng)
-                noise[rep, i] = noise[rep, i] * noise_decay + noise_in * (2.0 * u - 1.0)
-            im = i_mem[rep, i]
-            if refr[rep, i] > 0.5:
-                refr[rep, i] -= 1.0
-                i_mem[rep, i] = i_reset[i]
-                continue
-            ish = i_ahp[rep, i] + i_syn[rep, GABA_A, i]
-            iin = (i_syn[rep, AMPA, i] + i_syn[rep, NMDA, i] * im / (im + nmda_thr[i])
-                   - i_syn[rep, GABA_B, i] + dc[i] + noise[rep, i])
-            ia = i_a_gain[i] / (1.0 + np.exp(-(im - i_a_th[i]) / i_a_norm[i]))
-            itau = i_tau[i]
-            ig = i_g[i]
-            p = ig / itau * (iin - ish - itau + ia)
-            q = 1.0 + (ish - ia) / itau
-            h = dt / (tau_mem[i] * (im + ig))
-            r = h * p
-            if r >= 0.0:
-                em = np.exp(-r)
-                phi = (1.0 - em) / r if r > 1e-8 else 1.0 - 0.5 * r
-                den = em / im + q * h * phi
-                new = 1.0 / den if den > 0.0 else np.inf  # den <= 0: upstroke within the step
-            else:
-                e = np.exp(r)
-                phi = (e - 1.0) / r if r < -1e-8 else 1.0 + 0.5 * r
-                den = 1.0 + im * q * h * phi
-                new = im * e / den if den > 0.0 else np.inf
-            if new < i_floor[i]:
-                new = i_floor[i]
-            if new >= i_spkthr[i]:
+            new = out[0, i]
+            rf = out[1, i]
+            if new >= P[_P_SPKTHR, i]:
                 spk[n_spk] = i
                 n_spk += 1
                 if count < cap:
                     sp_neuron[rep, count] = i
                     sp_step[rep, count] = step + 1
                 count += 1
-                new = i_reset[i]
-                refr[rep, i] = t_ref[i]
-                i_ahp[rep, i] += ahp_jump[i]
+                new = P[_P_RESET, i]
+                rf = P[_P_TREF, i]
+                S[_S_AHP, i] += P[_P_AHP_JUMP, i]
             elif not (new == new):
                 err[rep, 0] = step
                 err[rep, 1] = i
                 counts[rep] = count
                 return
-            i_mem[rep, i] = new
+            S[_S_IM, i] = new
+            S[_S_REFR, i] = rf
         if n_rec > 0:
             for q_ in range(n_rec):
                 i = rec_idx[q_]
-                traces[rep, step, 0, q_] = i_mem[rep, i]
-                traces[rep, step, 1, q_] = i_syn[rep, AMPA, i]
-                traces[rep, step, 2, q_] = i_syn[rep, NMDA, i]
-                traces[rep, step, 3, q_] = i_syn[rep, GABA_A, i]
-                traces[rep, step, 4, q_] = i_syn[rep, GABA_B, i]
-                traces[rep, step, 5, q_] = i_ahp[rep, i]
-    # check the synaptic/noise state once at the end (they are sums of finite terms)
+                traces[rep, step, 0, q_] = S[_S_IM, i]
+                traces[rep, step, 1, q_] = S[_S_AMPA, i]
+                traces[rep, step, 2, q_] = S[_S_NMDA, i]
+                traces[rep, step, 3, q_] = S[_S_GABA, i]
+                traces[rep, step, 4, q_] = S[_S_GABB, i]
+                traces[rep, step, 5, q_] = S[_S_AHP, i]
     for i in range(m_n):
-        ok = i_ahp[rep, i] == i_ahp[rep, i] and abs(noise[rep, i]) < np.inf
-        for s in range(4):
-            ok = ok and abs(i_syn[rep, s, i]) < np.inf
+        ok = True
+        for k in range(8):
+            ok = ok and abs(S[k, i]) < np.inf
         if not ok:
             err[rep, 0] = n_steps
             err[rep, 1] = i
+        i_mem_s[rep, i] = S[_S_IM, i]
+        for s in range(4):
+            i_syn_s[rep, s, i] = S[_S_AMPA + s, i]
+        i_ahp_s[rep, i] = S[_S_AHP, i]
+        refr_s[rep, i] = S[_S_REFR, i]
+        noise_s[rep, i] = S[_S_NZ, i]
     counts[rep] = count
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def run_batch(n_steps, dt,
-              tau_mem, i_tau, i_g, i_spkthr, t_ref, i_reset, i_a_gain, i_a_th, i_a_norm, i_floor, i_dc,
+              tau_mem, i_tau, i_g, i_spkthr, t_ref, i_reset, i_a_gain, i_a_th, i_floor, i_dc,
               syn_decay, syn_gfac, nmda_thr, ahp_decay, ahp_jump,
               ptr, post, stype, wsyn,
               ext_step, ext_target, ext_type, ext_w, ext_off,
@@ -226,7 +305,7 @@ def run_batch(n_steps, dt,
     n_rep = i_mem.shape[0]
     for rep in prange(n_rep):
         _run_one(rep, n_steps, dt,
-                 tau_mem, i_tau, i_g, i_spkthr, t_ref, i_reset, i_a_gain, i_a_th, i_a_norm, i_floor, i_dc,
+                 tau_mem, i_tau, i_g, i_spkthr, t_ref, i_reset, i_a_gain, i_a_th, i_floor, i_dc,
                  syn_decay, syn_gfac, nmda_thr, ahp_decay, ahp_jump,
                  ptr, post, stype, wsyn,
                  ext_step, ext_target, ext_type, ext_w, ext_off[rep], ext_off[rep + 1],
