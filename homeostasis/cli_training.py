@@ -147,7 +147,7 @@ def register(subparsers) -> None:
         if name in ("sweep", "regime", "paradoxical"):
             p.add_argument("--chips", type=_pos_int, default=None, help="number of chips (chip seeds 0..M-1)")
         if name == "paradoxical":
-            p.add_argument("--dc-na", type=float, default=1.0, help="DC into every PV neuron (nA, default 1)")
+            p.add_argument("--dc-na", type=float, default=0.1, help="DC into every PV neuron (nA, default 0.1)")
             p.add_argument("--trials", type=_pos_int, default=2, help="trials per converged network (default 2)")
         if name == "ensemble":
             p.add_argument("--at", type=_pos_int, default=None, help="implant iteration (default 250; quick 50)")
