@@ -413,7 +413,7 @@ def experiment_no_inhibitory(out, *, inits: int = 8, chip_seed: int = 0, seed: i
     frozen = dict(common, rule_overrides={"plastic": [True, True, False, False]})
     full = [_task("sweep", seed + i, chip_seed, **common) for i in range(inits)]
     noinh = [_task("noinh", seed + i, chip_seed, **frozen) for i in range(inits)]
-    res = run_sweep(train_run, full + noinh, runs_dir or out, workers=workers, scheduler=scheduler,
+    res = run_sweep(train_run, noinh + full, runs_dir or out, workers=workers, scheduler=scheduler,
                     quiet=quiet, desc="no-inhibitory")
     s_full = summarise_runs({t.name: res[t.name] for t in full})
     s_noinh = summarise_runs({t.name: res[t.name] for t in noinh})

@@ -29,7 +29,7 @@ import os
 import re
 import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,18 +186,14 @@ def run_sweep(fn, tasks: list[Task], out_dir, *, workers: int = 2, scheduler: st
         if todo:
             if scheduler == "serial" or (scheduler in (None, "processes") and (workers == 1 or len(todo) == 1)):
                 for t in todo:
+                    if _finished(run_dir, t):  # finished meanwhile by another sweep on this folder
+                        bar.update(1)
+                        continue
                     metrics, arrays = _call(fn_path, t.kwargs)
                     save_run(run_dir, t, metrics, arrays)
                     bar.update(1)
             elif scheduler in (None, "processes"):
-                ctx = mp.get_context("spawn")
-                with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx) as ex:
-                    threads = max(1, (os.cpu_count() or 1) // min(workers, len(todo)))
-                    futs = {ex.submit(_call, fn_path, t.kwargs, threads): t for t in todo}
-                    for fut in as_completed(futs):
-                        metrics, arrays = fut.result()
-                        save_run(run_dir, futs[fut], metrics, arrays)
-                        bar.update(1)
+                _run_pool(fn_path, todo, run_dir, workers, bar)
             else:
                 _run_dask(fn_path, todo, run_dir, scheduler, workers, bar)
     finally:
@@ -206,6 +202,32 @@ def run_sweep(fn, tasks: list[Task], out_dir, *, workers: int = 2, scheduler: st
     for t in tasks:
         out[t.name] = load_run(run_dir, t.name)
     return out
+
+
+def _run_pool(fn_path: str, todo: list[Task], run_dir: Path, workers: int, bar) -> None:
+    """Process pool over ``workers`` cores; at most ``workers`` runs in flight, each task
+    re-checked just before it is submitted so that sweeps sharing a folder do not
+    repeat each other's runs."""
+    n = min(workers, len(todo))
+    threads = max(1, (os.cpu_count() or 1) // n)
+    queue = list(todo)
+    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as ex:
+        running = {}
+        while queue or running:
+            while queue and len(running) < n:
+                t = queue.pop(0)
+                if _finished(run_dir, t):
+                    bar.update(1)
+                    continue
+                running[ex.submit(_call, fn_path, t.kwargs, threads)] = t
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in done:
+                t = running.pop(fut)
+                metrics, arrays = fut.result()
+                save_run(run_dir, t, metrics, arrays)
+                bar.update(1)
 
 
 def _run_dask(fn_path: str, todo: list[Task], run_dir: Path, scheduler: str, workers: int, bar) -> None:
