@@ -1,0 +1,234 @@
+"""``python -m ebn train | granularity | mismatch | bench``: argument parsing only.
+
+The experiment logic lives in :mod:`ebn.training`, :mod:`ebn.experiments`
+and :mod:`ebn.bench`; figures in :mod:`ebn.plotting`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .config import EBNConfig, TrainConfig
+
+
+def _common(p: argparse.ArgumentParser, name: str, default_out: bool = True) -> None:
+    if default_out:
+        p.add_argument("--out", type=Path, default=Path("runs") / f"ebn-{name}",
+                       help=f"output folder (default runs/ebn-{name})")
+    else:
+        p.add_argument("--out", type=Path, default=None, help="output folder (optional)")
+    p.add_argument("--seed", type=int, default=0, help="run seed (non-negative integer, default 0)")
+    p.add_argument("--quick", action="store_true", help="short version (fewer iterations / seeds)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+
+
+def _write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, indent=2, default=float))
+
+
+def _check_seed(seed: int) -> None:
+    if seed < 0:
+        raise ValueError(f"--seed={seed} must be a non-negative integer")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("train", help="paper Fig. 1: train a random EBN with the discrete rule",
+                              description="Train a random EBN with the discrete rule (Büchel et al. 2021, "
+                                          "Fig. 1); writes fig1.png, learning_curves.png, metrics.json, data.npz.")
+    _common(p, "train")
+    p.add_argument("--neurons", type=int, default=20, help="N (default 20)")
+    p.add_argument("--iterations", type=int, default=50, help="training iterations of 1 s (default 50)")
+    p.add_argument("--granularity", type=float, default=2.0, help="omega in weight units (default 2)")
+    p.add_argument("--table", type=int, default=0, metavar="K",
+                   help="also train seeds seed..seed+K-1 and write the Fig. 1 metrics table (seed_table.json)")
+    p.set_defaults(func=cmd_train)
+
+    p = subparsers.add_parser("granularity", help="final distance / decoding error vs omega",
+                              description="Sweep the rule's granularity omega and plot the learned network's "
+                                          "distance to Omega* and decoding error.")
+    _common(p, "granularity")
+    p.add_argument("--omegas", type=_floats, default=[0.5, 1, 2, 4, 8, 16], help="comma-separated omegas")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per omega (default 3)")
+    p.set_defaults(func=cmd_granularity)
+
+    p = subparsers.add_parser("mismatch", help="deployed Omega* vs learned Omega on mismatched chips",
+                              description="Compare Omega* deployed on mismatched virtual chips with Omega "
+                                          "learned on them (thresholds, leaks and all synaptic efficacies "
+                                          "mismatched with the common model).")
+    _common(p, "mismatch")
+    p.add_argument("--cvs", type=_floats, default=[0.0, 0.05, 0.1, 0.2, 0.3], help="comma-separated CVs")
+    p.add_argument("--chips", type=int, default=5, help="virtual chips per CV (default 5)")
+    p.set_defaults(func=cmd_mismatch)
+
+    p = subparsers.add_parser("bench", help="speed benchmark (simulated s per wall s, NumPy comparison)",
+                              description="Benchmark the numba simulator; prints the figures and, with "
+                                          "--out, writes metrics.json and bench.png.")
+    _common(p, "bench", default_out=False)
+    p.set_defaults(func=cmd_bench)
+
+
+def _bar(total: int, quiet: bool, desc: str):
+    return tqdm(total=total, disable=quiet, file=sys.stderr, desc=desc)
+
+
+def cmd_train(args) -> int:
+    from . import experiments, plotting
+    from .training import train
+    _check_seed(args.seed)
+    cfg = EBNConfig(n_neurons=args.neurons, granularity=args.granularity)
+    tcfg = TrainConfig(n_iterations=10 if args.quick else args.iterations)
+    if args.table < 0:
+        raise ValueError(f"--table={args.table} must be >= 0")
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    with _bar(tcfg.n_iterations, args.quiet, "train") as bar:
+        res = train(cfg, tcfg, args.seed, progress=lambda i: bar.update(1))
+    m = experiments.fig1_summary(res)
+    m["config"] = cfg.to_dict()
+    m["train_config"] = tcfg.to_dict()
+    _write_json(out / "metrics.json", m)
+    np.savez_compressed(out / "data.npz", D=res.net.D, W_initial=res.W_initial, W_learned=res.W_learned,
+                        W_optimal=res.net.optimal_weights(),
+                        **{f"curve_{k}": np.asarray(v) for k, v in res.curves.items()})
+    plotting.plot_fig1(res, out / "fig1.png")
+    plotting.plot_learning_curves(res.curves, m["optimal"], out / "learning_curves.png")
+    if not args.quiet:
+        print(_fig1_line(m))
+    if args.table:
+        seeds = range(args.seed, args.seed + args.table)
+        with _bar(args.table, args.quiet, "seeds") as bar:
+            rows = experiments.seed_table(cfg, tcfg, seeds, out, progress=lambda: bar.update(1))
+        n_ok = sum(r["targets_met"]["all"] for r in rows)
+        _write_json(out / "seed_table.json", {"rows": rows, "seeds_meeting_all_targets": n_ok})
+        (out / "seed_table.md").write_text(_table_md(rows))
+        print(_table_md(rows))
+    return 0
+
+
+def _fig1_line(m: dict) -> str:
+    i, l, o = m["initial"], m["learned"], m["optimal"]
+    return (f"seed {m['seed']}: distance {i['distance']:.3f} -> {l['distance']:.3f} (s={l['scale']:.2f}); "
+            f"rate {i['rate_hz']:.1f} -> {l['rate_hz']:.1f} Hz (optimal {o['rate_hz']:.1f}); "
+            f"decoding error {i['decoding_error']:.3f} -> {l['decoding_error']:.3f} (optimal "
+            f"{o['decoding_error']:.3f}); sparsity {l['sparsity']:.3f} (optimal {o['sparsity']:.3f}); "
+            f"targets met: {m['targets_met']['all']}")
+
+
+def _table_md(rows: list[dict]) -> str:
+    lines = ["| seed | distance (init -> learned) | scale s | rate Hz (learned / optimal, ratio) | "
+             "decoding error (learned / optimal, ratio) | sparsity (learned / optimal) | all targets |",
+             "|---|---|---|---|---|---|---|"]
+    for m in rows:
+        i, l, o, r = m["initial"], m["learned"], m["optimal"], m["ratios"]
+        lines.append(f"| {m['seed']} | {i['distance']:.3f} -> {l['distance']:.3f} | {l['scale']:.2f} | "
+                     f"{l['rate_hz']:.2f} / {o['rate_hz']:.2f} ({r['rate']:.2f}) | "
+                     f"{l['decoding_error']:.3f} / {o['decoding_error']:.3f} ({r['decoding_error']:.2f}) | "
+                     f"{l['sparsity']:.3f} / {o['sparsity']:.3f} | {'yes' if m['targets_met']['all'] else 'no'} |")
+    n_ok = sum(m["targets_met"]["all"] for m in rows)
+    lines.append(f"\n{n_ok} of {len(rows)} seeds meet all three targets "
+                 f"(distance <= 0.10, rate <= 1.5 x optimal, decoding error <= 1.1 x optimal).")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_granularity(args) -> int:
+    from . import experiments, plotting
+    _check_seed(args.seed)
+    if args.seeds < 1:
+        raise ValueError(f"--seeds={args.seeds} must be >= 1")
+    omegas = args.omegas
+    if args.quick:
+        omegas = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+    for om in omegas:
+        EBNConfig(granularity=om)  # validates every omega before any run
+    cfg = EBNConfig()
+    tcfg = TrainConfig(n_iterations=20 if args.quick else 50)
+    seeds = list(range(args.seed, args.seed + (1 if args.quick else args.seeds)))
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with _bar(len(omegas) * len(seeds), args.quiet, "granularity") as bar:
+        sweep = experiments.granularity_sweep(cfg, tcfg, omegas, seeds, out, progress=lambda: bar.update(1))
+    sweep["seed"] = args.seed
+    sweep["wall_s"] = time.perf_counter() - t0
+    sweep["config"] = cfg.to_dict()
+    sweep["train_config"] = tcfg.to_dict()
+    summary = {}
+    for om in omegas:
+        runs = [r for r in sweep["runs"] if r["omega"] == om]
+        summary[f"{om:g}"] = {k: float(np.median([r["learned"][k] for r in runs]))
+                              for k in ("distance", "decoding_error", "rate_hz")}
+    sweep["median_by_omega"] = summary
+    _write_json(out / "metrics.json", sweep)
+    plotting.plot_granularity(sweep, out / "granularity.png")
+    if not args.quiet:
+        for om, s in summary.items():
+            print(f"omega {om:>5}: distance {s['distance']:.3f}, decoding error {s['decoding_error']:.3f}, "
+                  f"rate {s['rate_hz']:.2f} Hz (medians over {len(seeds)} seeds)")
+    return 0
+
+
+def cmd_mismatch(args) -> int:
+    from . import experiments, plotting
+    _check_seed(args.seed)
+    if args.chips < 1:
+        raise ValueError(f"--chips={args.chips} must be >= 1")
+    cvs = [0.0, 0.1, 0.3] if args.quick else args.cvs
+    for cv in cvs:
+        if not (0.0 <= cv <= 3.0):
+            raise ValueError(f"cv={cv} is outside the allowed range [0, 3]")
+    chips = 2 if args.quick else args.chips
+    cfg = EBNConfig()
+    tcfg = TrainConfig(n_iterations=20 if args.quick else 50)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with _bar(len(cvs) * chips, args.quiet, "mismatch") as bar:
+        study = experiments.mismatch_study(cfg, tcfg, cvs, chips, args.seed, out, progress=lambda: bar.update(1))
+    study["summary"] = experiments.summarise_mismatch(study)
+    study["wall_s"] = time.perf_counter() - t0
+    study["config"] = cfg.to_dict()
+    study["train_config"] = tcfg.to_dict()
+    _write_json(out / "metrics.json", study)
+    plotting.plot_mismatch(study, out / "mismatch.png")
+    if not args.quiet:
+        for cv, s in study["summary"].items():
+            print(f"CV {float(cv) * 100:4.0f} %: decoding error learned {s['learned_decoding_error'][1]:.3f} "
+                  f"vs deployed {s['deployed_decoding_error'][1]:.3f}; rate learned "
+                  f"{s['learned_rate_hz'][1]:.2f} vs deployed {s['deployed_rate_hz'][1]:.2f} Hz (medians); "
+                  f"learned better on {s['learned_better']}/{s['n']} chips")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from . import plotting
+    from .bench import run_bench
+    _check_seed(args.seed)
+    with _bar(6, args.quiet, "bench") as bar:
+        res = run_bench(args.seed, numpy_duration=0.2 if args.quick else 1.0, progress=lambda: bar.update(1))
+    print(f"JIT (first call): {res['jit_s']:.2f} s (cache hits {res['cache_hits']}, misses {res['cache_misses']})")
+    for n in res["sim_s_per_wall_s"]:
+        print(f"N={n:>5}: {res['sim_s_per_wall_s'][n]:9.1f} simulated s / wall s (learning off), "
+              f"{res['sim_s_per_wall_s_learning'][n]:9.1f} (learning on)")
+    print(f"50-iteration N=20 training: {res['train_n20_50it_wall_s']:.3f} s wall "
+          f"(learning loop {res['train_n20_50it_learning_loop_wall_s']:.3f} s)")
+    nc = res["numpy_comparison"]
+    print(f"NumPy vs numba, N=20, {nc['simulated_s']:g} s with learning: {nc['numpy_wall_s']:.3f} s vs "
+          f"{nc['numba_wall_s']:.4f} s -> speed-up {res['speedup_vs_numpy']:.0f}x (identical: {nc['identical']})")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        _write_json(args.out / "metrics.json", res)
+        plotting.plot_bench(res, args.out / "bench.png")
+    return 0

@@ -1,0 +1,180 @@
+"""Frozen, validated configurations of the EBN network and of its training.
+
+Units: SI (s, Hz).  Membrane potentials are in the normalised volts of EBN
+theory, where a neuron with decoder column ``D_n`` has threshold
+``(|D_n|^2 + mu) / 2`` (Boerlin et al. 2013, eq. 7) and the signal ``x`` is
+in the same units as ``V = D^T (x - x_hat)``.
+
+Weight units.  The recurrent matrix lives on a grid of step ``granularity``
+(``omega``) in *weight units*; one weight unit moves the postsynaptic membrane
+by ``weight_unit_v`` volts.  The default ``weight_unit_v = 0.01 V`` is 1/100 of
+a unit decoder's squared norm: an optimal entry ``-D_n^T D_k`` in [-1, 1] V
+spans +-100 weight units, which the default ``omega = 2`` grid resolves in 100
+levels, and the optimal reset ``-(1 + mu) = -2 V`` is -200 units.  (The
+authors' parametrisation, ``tau_syn / tau_mem = 0.02 V`` per unit, gives the
+same picture at half the resolution; it learned slightly worse, see the
+report in the issue.)  The learned matrix is compared with ``Omega*`` through
+the scale-invariant distance of :func:`ebn.metrics.weight_distance`, whose
+scale ``s`` is reported with it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+
+def _check(name: str, value, lo: float, hi: float, *, lo_open: bool = False, integer: bool = False):
+    if integer:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name}={value!r} must be an integer in [{lo:g}, {hi:g}]")
+    else:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{name}={value!r} is not a number")
+    v = float(value)
+    ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi
+    if not ok:
+        bracket = "(" if lo_open else "["
+        raise ValueError(f"{name}={value!r} is outside the allowed range {bracket}{lo:g}, {hi:g}]")
+
+
+@dataclass(frozen=True)
+class EBNConfig:
+    """Network parameters (reference values: SPEC §3, the authors' script).
+
+    Attributes
+    ----------
+    n_neurons : int
+        N, number of LIF neurons (1 .. 20000).
+    n_dims : int
+        Nx, dimension of the encoded signal (1 .. 100).
+    dt : float
+        Time step (s), 1 µs .. 1 ms; at most ``tau_mem / 10``.
+    tau_mem : float
+        Membrane time constant (s), 1 ms .. 10 s.
+    tau_syn : float
+        Fast recurrent synapse time constant (s), 0 (instantaneous) .. 100 ms.
+    tau_readout : float
+        Time constant of the filtered spike trains used by the readout (s).
+    granularity : float
+        omega, the rule's weight step in weight units (0 < omega <= 1000).
+    weight_unit_v : float
+        Volts of membrane step per weight unit (0 < u <= 10).
+    v_rest : float
+        Resting potential (V), the centre of the rule's tolerance band.
+    mu : float
+        Quadratic spike cost of Boerlin et al. (2013): raises the threshold to
+        ``(|D|^2 + mu) / 2`` and the optimal reset to ``-(|D|^2 + mu)``; >= 0.
+        Default 1 = the authors' ``mu lambda_d^2 = 1e-4 * (100 /s)^2``.  Without
+        a cost the optimal network is marginal (opposite decoders ping-pong)
+        and a learned grid network falls into runaway bursts.
+    init_weight_std : float
+        Standard deviation (weight units) of the random initial off-diagonal
+        weights, discretised to the grid (>= 0); 30 as in the authors' script.
+    max_spikes_per_step : int
+        Spikes the network may emit per time step (1 .. 20000), resolved most
+        supra-threshold first; 1 is the classic EBN simulation.
+    rule_gain : float
+        Gain ``g`` with which the rule's comparator sees the weighted step
+        (eq. 3 is evaluated on ``2 V_before + g Omega`` with band ``g omega / 2``).
+        ``g = 1`` is eq. 3 with the physical step; its fixed point is the
+        cost-free network ``-(2 T) D^T D``, ~1.9 x the optimum off the
+        diagonal, which spikes less and decodes worse than the optimum.  The
+        authors' script used a ratio 2.5 (its rule read ``w / 20`` while the
+        synapse delivered ``w / 50``).  Default 1.5: learned off-diagonal scale
+        ``s`` ~ 0.9-1 of ``Omega*`` (measured, see the report); in the optimal
+        network the regression of ``-2 V_before`` on ``u Omega*_nk`` gives
+        ~2.1, but at ``g = 2`` the learning does not settle at the optimum
+        (it drifts to ``s`` ~ 0.5 with 2-3 x the optimal rate).
+    """
+
+    n_neurons: int = 20
+    n_dims: int = 2
+    dt: float = 1e-4
+    tau_mem: float = 50e-3
+    tau_syn: float = 1e-3
+    tau_readout: float = 10e-3
+    granularity: float = 2.0
+    weight_unit_v: float = 0.01
+    v_rest: float = 0.0
+    mu: float = 1.0
+    init_weight_std: float = 30.0
+    max_spikes_per_step: int = 1
+    rule_gain: float = 1.5
+
+    @property
+    def gain(self) -> float:
+        """Gain with which the rule's comparator sees a weight (see ``rule_gain``)."""
+        return float(self.rule_gain)
+
+    def __post_init__(self) -> None:
+        _check("n_neurons", self.n_neurons, 1, 20000, integer=True)
+        _check("n_dims", self.n_dims, 1, 100, integer=True)
+        _check("dt", self.dt, 1e-6, 1e-3)
+        _check("tau_mem", self.tau_mem, 1e-3, 10.0)
+        _check("tau_syn", self.tau_syn, 0.0, 0.1)
+        _check("tau_readout", self.tau_readout, 1e-4, 10.0)
+        _check("granularity", self.granularity, 0.0, 1000.0, lo_open=True)
+        _check("weight_unit_v", self.weight_unit_v, 0.0, 10.0, lo_open=True)
+        _check("v_rest", self.v_rest, -10.0, 10.0)
+        _check("mu", self.mu, 0.0, 100.0)
+        _check("init_weight_std", self.init_weight_std, 0.0, 1e4)
+        _check("rule_gain", self.rule_gain, 0.0, 100.0, lo_open=True)
+        _check("max_spikes_per_step", self.max_spikes_per_step, 1, 20000, integer=True)
+        if self.dt > self.tau_mem / 10:
+            raise ValueError(f"dt={self.dt!r} must be at most tau_mem/10 = {self.tau_mem / 10:g} s")
+        if 0.0 < self.tau_syn < self.dt:
+            raise ValueError(f"tau_syn={self.tau_syn!r} must be 0 (instantaneous) or >= dt = {self.dt:g} s")
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training schedule and input statistics.
+
+    Attributes
+    ----------
+    n_iterations : int
+        Training iterations, each on a fresh signal (0 .. 100000).
+    duration : float
+        Length of each training / validation signal (s), 10 ms .. 1000 s.
+    signal_sigma : float
+        Standard deviation (s) of the normalised Gaussian that smooths the
+        white noise (reference 30 ms); 1 ms .. 10 s.
+    signal_std : float
+        Standard deviation of each signal component (V), > 0.
+    n_fit : int
+        Validation signals used to fit the least-squares readout (>= 1).
+    n_test : int
+        Held-out validation signals on which the decoding error is measured (>= 1).
+    validate_every : int
+        Iterations between validation points (>= 1); iteration 0 and the last
+        one are always validated.
+    transient : float
+        Initial part of each validation signal excluded from the metrics (s).
+    """
+
+    n_iterations: int = 50
+    duration: float = 1.0
+    signal_sigma: float = 30e-3
+    signal_std: float = 3.0
+    n_fit: int = 2
+    n_test: int = 2
+    validate_every: int = 1
+    transient: float = 0.05
+
+    def __post_init__(self) -> None:
+        _check("n_iterations", self.n_iterations, 0, 100000, integer=True)
+        _check("duration", self.duration, 0.01, 1000.0)
+        _check("signal_sigma", self.signal_sigma, 1e-3, 10.0)
+        _check("signal_std", self.signal_std, 0.0, 1e6, lo_open=True)
+        _check("n_fit", self.n_fit, 1, 1000, integer=True)
+        _check("n_test", self.n_test, 1, 1000, integer=True)
+        _check("validate_every", self.validate_every, 1, 100000, integer=True)
+        _check("transient", self.transient, 0.0, 100.0)
+        if self.transient >= self.duration:
+            raise ValueError(f"transient={self.transient!r} must be shorter than duration={self.duration!r}")
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,0 +1,143 @@
+"""Experiments of the EBN part: Fig. 1 over seeds, granularity sweep, mismatch study.
+
+Each function takes validated configs and seeds, writes every finished run
+to ``out/runs/<key>.json`` as it goes and, when called again with the same
+arguments, reuses what is there (an interrupted sweep loses nothing).  The
+CLI (:mod:`ebn.cli_experiments`) only parses arguments and calls these.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .config import EBNConfig, TrainConfig
+from .network import build_network, draw_chip
+from .training import _rng, evaluate, train, validation_set
+
+#: Fig. 1 targets of the issue (N = 20, 50 iterations).
+TARGET_DISTANCE = 0.10
+TARGET_RATE_RATIO = 1.5
+TARGET_ERROR_RATIO = 1.1
+
+
+def _cached(out: Path | None, key: str, fn):
+    if out is None:
+        return fn()
+    path = Path(out) / "runs" / f"{key}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    res = fn()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(res))
+    tmp.replace(path)
+    return res
+
+
+def fig1_summary(res) -> dict:
+    """Metrics of one :class:`~ebn.training.TrainResult` and whether it meets the targets."""
+    m = res.metrics_dict()
+    lr, op = m["learned"], m["optimal"]
+    rate_ratio = lr["rate_hz"] / op["rate_hz"] if op["rate_hz"] > 0 else math.inf
+    err_ratio = lr["decoding_error"] / op["decoding_error"]
+    m["ratios"] = {"rate": rate_ratio, "decoding_error": err_ratio}
+    m["targets_met"] = {
+        "distance": lr["distance"] <= TARGET_DISTANCE,
+        "rate": rate_ratio <= TARGET_RATE_RATIO,
+        "decoding_error": err_ratio <= TARGET_ERROR_RATIO,
+    }
+    m["targets_met"]["all"] = all(m["targets_met"].values())
+    return m
+
+
+def seed_table(cfg: EBNConfig, tcfg: TrainConfig, seeds, out: Path | None = None, progress=None) -> list[dict]:
+    """Fig. 1 metrics for each seed (cached per seed under ``out/runs``)."""
+    rows = []
+    for s in seeds:
+        def run(s=s):
+            m = fig1_summary(train(cfg, tcfg, int(s)))
+            m.pop("curves")
+            return m
+        rows.append(_cached(out, f"fig1_seed{int(s)}", run))
+        if progress is not None:
+            progress()
+    return rows
+
+
+def granularity_sweep(cfg: EBNConfig, tcfg: TrainConfig, omegas, seeds, out: Path | None = None,
+                      progress=None) -> dict:
+    """Final distance, decoding error and rate after training for each granularity ``omega``.
+
+    The initial matrix of each seed is the same Gaussian draw discretised to
+    each grid, so only the grid differs between the runs of one seed.
+    """
+    rows = []
+    for om in omegas:
+        c = replace(cfg, granularity=float(om))
+        for s in seeds:
+            def run(c=c, s=s):
+                r = train(c, tcfg, int(s), validate=False)
+                return {"omega": c.granularity, "seed": int(s), "learned": r.learned.as_dict(),
+                        "optimal": r.optimal.as_dict(), "initial": r.initial.as_dict()}
+            rows.append(_cached(out, f"gran_om{om:g}_seed{int(s)}", run))
+            if progress is not None:
+                progress()
+    return {"omegas": [float(o) for o in omegas], "seeds": [int(s) for s in seeds], "runs": rows}
+
+
+def mismatch_study(cfg: EBNConfig, tcfg: TrainConfig, cvs, n_chips: int, seed: int,
+                   out: Path | None = None, progress=None) -> dict:
+    """Deployed ``Omega*`` vs learned ``Omega`` on virtual chips with mismatch.
+
+    For each CV and chip ``j`` (chip seed ``seed * 1000 + j``, which also seeds
+    the decoder, the initial weights and the signals of that chip):
+
+    (a) *deployed*: ``Omega* = -(D^T D + mu I)`` computed offline for the
+        nominal chip, put on the weight grid and run on the mismatched chip;
+    (b) *learned*: the random initial matrix trained by the rule on the
+        mismatched chip itself.
+
+    Both are read out by a least-squares readout fitted on that chip (the
+    readout is always fitted to the hardware's output).
+    """
+    rows = []
+    for cv in cvs:
+        for j in range(n_chips):
+            chip_seed = int(seed) * 1000 + j
+
+            def run(cv=cv, chip_seed=chip_seed):
+                chip = draw_chip(cfg, float(cv), chip_seed)
+                r = train(cfg, tcfg, chip_seed, chip=chip, validate=False)
+                net = r.net
+                vset = validation_set(cfg, tcfg, chip_seed)
+                dep = evaluate(net, net.on_grid(net.optimal_weights()), vset, tcfg)
+                nominal = build_network(cfg, _rng(chip_seed, "decoder"))
+                ref = evaluate(nominal, nominal.optimal_weights(), vset, tcfg, with_distance=False)
+                return {"cv": float(cv), "chip_seed": chip_seed, "learned": r.learned.as_dict(),
+                        "deployed": dep.as_dict(), "initial": r.initial.as_dict(),
+                        "nominal_optimal": ref.as_dict()}
+            rows.append(_cached(out, f"mm_cv{cv:g}_chip{chip_seed}", run))
+            if progress is not None:
+                progress()
+    return {"cvs": [float(c) for c in cvs], "n_chips": int(n_chips), "seed": int(seed), "runs": rows}
+
+
+def summarise_mismatch(study: dict) -> dict:
+    """Per CV: median and quartiles of decoding error and rate for learned and deployed,
+    and the number of chips on which learned decodes better than deployed."""
+    out = {}
+    for cv in study["cvs"]:
+        runs = [r for r in study["runs"] if r["cv"] == cv]
+        d = {}
+        for which in ("learned", "deployed"):
+            for q in ("decoding_error", "rate_hz"):
+                a = np.array([r[which][q] for r in runs])
+                d[f"{which}_{q}"] = [float(np.percentile(a, 25)), float(np.median(a)), float(np.percentile(a, 75))]
+        d["learned_better"] = int(sum(r["learned"]["decoding_error"] < r["deployed"]["decoding_error"] for r in runs))
+        d["n"] = len(runs)
+        out[f"{cv:g}"] = d
+    return out

@@ -1,0 +1,82 @@
+"""Metrics of an EBN (pure functions; SPEC §3, Brendel et al. 2020).
+
+- :func:`weight_distance`: distance of a recurrent matrix ``C`` to the optimum
+  ``C*`` over off-diagonal entries, invariant to the scale of ``C``::
+
+      s = tr(C^T C*) / sum C*^2,     d = sum (C - s C*)^2 / sum C^2
+
+  (Brendel et al. 2020, Methods "Convergence of the network"; ``d = 1`` for a
+  ``C`` orthogonal to ``C*``, 0 for ``C`` proportional to it).
+- :func:`fit_readout` / :func:`decoding_error`: least-squares linear readout of
+  ``x`` from the filtered spike trains, error ``sum_d var(x_d - x_hat_d) /
+  sum_d var(x_d)`` on held-out signals.
+- :func:`mean_rate`: mean firing rate per neuron (Hz).
+- :func:`sparsity`: mean fraction of silent neurons per 10 ms bin.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _offdiag(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"expected a square matrix, got shape {a.shape}")
+    return a[~np.eye(a.shape[0], dtype=bool)]
+
+
+def weight_distance(C: np.ndarray, C_opt: np.ndarray) -> tuple[float, float]:
+    """Scale-invariant distance ``d`` of ``C`` to ``C_opt`` and the scale ``s`` (off-diagonal).
+
+    Returns ``(d, s)``.  Raises ValueError for shapes that differ, for an all-zero
+    optimum, or for an all-zero ``C`` (the distance is undefined).
+    """
+    c = _offdiag(C)
+    co = _offdiag(C_opt)
+    if c.shape != co.shape:
+        raise ValueError(f"C and C_opt shapes differ: {np.shape(C)} vs {np.shape(C_opt)}")
+    so = float(np.sum(co**2))
+    sc = float(np.sum(c**2))
+    if so == 0.0 or sc == 0.0:
+        raise ValueError("distance undefined: an off-diagonal part is all zero")
+    s = float(np.dot(c, co)) / so
+    return float(np.sum((c - s * co) ** 2) / sc), s
+
+
+def fit_readout(rs: list[np.ndarray], xs: list[np.ndarray]) -> np.ndarray:
+    """Least-squares readout ``W`` (N x Nx) with ``x ~ r W`` over the given segments."""
+    R = np.concatenate(rs, axis=0)
+    X = np.concatenate(xs, axis=0)
+    if R.shape[0] != X.shape[0]:
+        raise ValueError(f"readout inputs have {R.shape[0]} rows, targets {X.shape[0]}")
+    W, *_ = np.linalg.lstsq(R, X, rcond=None)
+    return W
+
+
+def decoding_error(W: np.ndarray, rs: list[np.ndarray], xs: list[np.ndarray]) -> float:
+    """Normalised squared error ``sum_d var(x_d - x_hat_d) / sum_d var(x_d)`` of readout ``W``."""
+    R = np.concatenate(rs, axis=0)
+    X = np.concatenate(xs, axis=0)
+    err = X - R @ W
+    return float(np.sum(np.var(err, axis=0)) / np.sum(np.var(X, axis=0)))
+
+
+def mean_rate(counts: np.ndarray, duration: float) -> float:
+    """Mean firing rate per neuron (Hz) from spike counts over ``duration`` seconds."""
+    if duration <= 0:
+        raise ValueError(f"duration={duration!r} must be positive")
+    return float(np.mean(counts) / duration)
+
+
+def sparsity(spike_steps: np.ndarray, spike_ids: np.ndarray, n_neurons: int, n_steps: int,
+             dt: float, bin_s: float = 10e-3) -> float:
+    """Mean over 10 ms bins of the fraction of neurons that fire no spike in the bin."""
+    per_bin = max(1, int(round(bin_s / dt)))
+    n_bins = n_steps // per_bin
+    if n_bins < 1:
+        raise ValueError(f"{n_steps} steps of {dt} s hold no full {bin_s} s bin")
+    active = np.zeros((n_bins, n_neurons), dtype=bool)
+    b = np.asarray(spike_steps) // per_bin
+    keep = b < n_bins
+    active[b[keep], np.asarray(spike_ids)[keep]] = True
+    return float(1.0 - active.mean())

@@ -1,0 +1,73 @@
+"""A straightforward NumPy implementation of the same network (for benchmarks and cross-checks).
+
+Same equations, same step order and same spike resolution as
+:func:`ebn.kernels.run_network` (see its module docstring), written the way
+one would without numba: a Python loop over time steps with vectorised numpy
+operations inside.  It optionally returns, for every spike, the postsynaptic
+membrane potentials before the spike (``V_before``), which
+:func:`ebn.calibration.rule_fixed_point_gain` uses.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .network import Network
+
+
+def simulate_numpy(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = False,
+                   keep_v_before: bool = False):
+    """Simulate like :func:`ebn.network.simulate` (state from rest); ``W`` updated in place.
+
+    Returns ``(counts, spike_steps, spike_ids, v_before)`` where ``v_before`` is a
+    list of (N,) arrays (one per spike) if ``keep_v_before`` else None.
+    """
+    cfg = net.cfg
+    n = cfg.n_neurons
+    u, om, g = cfg.weight_unit_v, cfg.granularity, cfg.gain
+    tau_m = net.tau_mem
+    a_m = np.exp(-cfg.dt / tau_m)
+    gain_m = tau_m * (1.0 - a_m)
+    inst = cfg.tau_syn <= 0
+    a_s = np.exp(-cfg.dt / cfg.tau_syn) if not inst else 0.0
+    syn_gain = cfg.tau_syn * (1.0 - a_s)
+    F = net.F
+    eff = net.chip.rec
+    T_n = net.thresholds
+    v = np.full(n, cfg.v_rest)
+    i_f = np.zeros(n)
+    counts = np.zeros(n, dtype=np.int64)
+    steps, ids, vb = [], [], []
+    offdiag = ~np.eye(n, dtype=bool)
+    for t in range(c.shape[0]):
+        v = cfg.v_rest + (v - cfg.v_rest) * a_m + gain_m * (F @ c[t])
+        if not inst:
+            v = v + syn_gain * i_f
+            i_f = i_f * a_s
+        if not np.all(np.isfinite(v)):
+            raise FloatingPointError(f"non-finite membrane potential at step {t}")
+        spiked = np.zeros(n, dtype=bool)
+        for _ in range(cfg.max_spikes_per_step):
+            margin = np.where(spiked, 0.0, v - T_n)
+            k = int(np.argmax(margin))
+            if margin[k] <= 0.0:
+                break
+            spiked[k] = True
+            counts[k] += 1
+            steps.append(t)
+            ids.append(k)
+            if keep_v_before:
+                vb.append(v.copy())
+            kick = u * eff[:, k] * W[:, k]
+            if learn:
+                a = 2.0 * v + g * kick
+                step_v = g * u * eff[:, k] * om
+                inc = (a < -0.5 * step_v + 2.0 * cfg.v_rest) & offdiag[:, k]
+                dec = (a > 0.5 * step_v + 2.0 * cfg.v_rest) & offdiag[:, k]
+                W[:, k] += om * (inc.astype(np.float64) - dec.astype(np.float64))
+            v[k] += kick[k]
+            others = offdiag[:, k]
+            if inst:
+                v[others] += kick[others]
+            else:
+                i_f[others] += kick[others] / cfg.tau_syn
+    return counts, np.array(steps, dtype=np.int64), np.array(ids, dtype=np.int64), (vb if keep_v_before else None)

@@ -1,0 +1,65 @@
+"""Single-neuron dynamics against the analytical LIF solution, and the NumPy cross-check."""
+import math
+
+import numpy as np
+import pytest
+
+from ebn.config import EBNConfig, TrainConfig
+from ebn.network import build_network, simulate
+from ebn.reference import simulate_numpy
+from ebn.training import _rng, make_signals
+
+
+def _single_neuron(c_value, duration, **kw):
+    cfg = EBNConfig(n_neurons=1, n_dims=1, **kw)
+    net = build_network(cfg, np.random.default_rng(0))  # D = [[+-1]]
+    sign = float(net.D[0, 0])
+    c = np.full((int(round(duration / cfg.dt)), 1), c_value * sign)  # F c = c_value
+    W = np.array([[-(1.0 + cfg.mu) / cfg.weight_unit_v]])  # optimal reset -(|D|^2 + mu)
+    return cfg, net, simulate(net, W, c, record=True)
+
+
+def test_first_spike_time_matches_lif_solution():
+    # V(t) = I tau (1 - exp(-t/tau)) from rest 0 with constant drive I (V/s): first crossing of T
+    I = 40.0
+    cfg, net, res = _single_neuron(I, 0.2)
+    T, tau = net.thresholds[0], cfg.tau_mem
+    t_star = -tau * math.log(1 - T / (I * tau))
+    assert res.spike_steps.size > 0
+    t_first = (res.spike_steps[0] + 1) * cfg.dt  # V is evaluated at the end of a step
+    assert abs(t_first - t_star) <= cfg.dt
+
+
+def test_regular_firing_rate_matches_lif_solution():
+    # after a spike V restarts at T - (1 + mu); the ISI solves V_reset -> T under drive I:
+    # isi = tau ln((I tau - V_reset) / (I tau - T)); the step quantises each ISI up to one dt
+    I = 60.0
+    cfg, net, res = _single_neuron(I, 2.0)
+    T, tau = net.thresholds[0], cfg.tau_mem
+    v_reset = T - (1.0 + cfg.mu)
+    isi = tau * math.log((I * tau - v_reset) / (I * tau - T))
+    isis = np.diff(res.spike_steps) * cfg.dt
+    assert isis.size > 10
+    assert np.all(isis >= isi - cfg.dt) and np.all(isis <= isi + cfg.dt)
+
+
+def test_subthreshold_neuron_never_spikes():
+    # I tau < T: the asymptote stays below threshold
+    cfg, net, res = _single_neuron(0.9 * 1.0 / 0.05, 1.0)
+    assert res.counts[0] == 0
+
+
+@pytest.mark.parametrize("tau_syn, spikes_per_step", [(1e-3, 1), (0.0, 20)])
+def test_numba_kernel_equals_numpy_reference(tau_syn, spikes_per_step):
+    cfg = EBNConfig(tau_syn=tau_syn, max_spikes_per_step=spikes_per_step)
+    net = build_network(cfg, _rng(1, "decoder"))
+    W0 = net.initial_weights(_rng(1, "init"))
+    c = make_signals(cfg, TrainConfig(duration=0.3), _rng(1, "x"), 1).cs[0]
+    Wa, Wb = W0.copy(), W0.copy()
+    res = simulate(net, Wa, c, learn=True, record=True)
+    counts, steps, ids, _ = simulate_numpy(net, Wb, c, learn=True)
+    assert res.counts.sum() > 10
+    assert np.array_equal(res.counts, counts)
+    assert np.array_equal(res.spike_steps, steps) and np.array_equal(res.spike_ids, ids)
+    assert np.array_equal(Wa, Wb)
+    assert res.n_updates > 0
