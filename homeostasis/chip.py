@@ -140,7 +140,7 @@ class ChipConfig:
     q_ref: float = 1.5e-12
     q_pw: float = 2.75e-15
     i_a_gain: float = 60e-12
-    i_a_th: float = 1.0e-9
+    i_a_th: float = 3.0e-9
     i_reset: float = 1e-12
     noise_std: float = 2e-12
     noise_tau: float = 5e-3
