@@ -28,6 +28,12 @@ def _save(fig, path) -> Path:
     return path
 
 
+def _rate_axis(ax):
+    """Rates span 0..~800 Hz during training: symmetric-log axis, linear below 10 Hz, from 0."""
+    ax.set_yscale("symlog", linthresh=10, linscale=0.6)
+    ax.set_ylim(bottom=0)
+
+
 def _targets(ax, tgt):
     ax.axhline(tgt["pyr"], color="0.5", ls="--", lw=1)
     ax.axhline(tgt["pv"], color="0.5", ls="--", lw=1)
@@ -43,7 +49,7 @@ def plot_training(arrays: dict, targets_hz: dict, path) -> Path:
     a.plot(it, r[:, 1], color=I_COLOR, label="PV (I)")
     _targets(a, targets_hz)
     a.set_ylabel("in-burst rate (Hz)")
-    a.set_yscale("symlog", linthresh=10)
+    _rate_axis(a)
     a.legend(loc="upper right")
     a.set_title("a  rates during training")
     for k, w in enumerate(WEIGHTS):
@@ -86,8 +92,9 @@ def plot_rate_space(init_rates, final_rates, chip_ids, targets_hz, path) -> Path
             ax.plot([a[0], b[0]], [a[1], b[1]], color=cmap(j), lw=0.3, alpha=0.5)
     ax.axvline(targets_hz["pyr"], color="0.5", ls="--")
     ax.axhline(targets_hz["pv"], color="0.5", ls="--")
-    ax.set_xscale("symlog", linthresh=10)
-    ax.set_yscale("symlog", linthresh=10)
+    ax.set_xscale("symlog", linthresh=10, linscale=0.6)
+    ax.set_xlim(left=0)
+    _rate_axis(ax)
     ax.set_xlabel("E rate (Hz)")
     ax.set_ylabel("I rate (Hz)")
     ax.legend()
@@ -158,7 +165,7 @@ def plot_no_inhibitory(rates: dict, targets_hz: dict, path) -> Path:
             ax.plot(run[:, 0], color=E_COLOR, lw=0.6, alpha=0.7)
             ax.plot(run[:, 1], color=I_COLOR, lw=0.6, alpha=0.7)
         _targets(ax, targets_hz)
-        ax.set_yscale("symlog", linthresh=10)
+        _rate_axis(ax)
         ax.set_xlabel("iteration")
         ax.set_title({"no_inhibitory": "w_ei, w_ii frozen", "full": "full rule"}[key] + f" (n = {r.shape[0]})")
     axs[0].set_ylabel("rate (Hz)")
@@ -174,7 +181,7 @@ def plot_ensemble(arrays: dict, targets_hz: dict, at: int, path) -> Path:
     a.plot(r[:, 1], color=I_COLOR, label="PV")
     _targets(a, targets_hz)
     a.axvline(at, color="k", ls=":", label="ensemble implanted")
-    a.set_yscale("symlog", linthresh=10)
+    _rate_axis(a)
     a.set_ylabel("rate (Hz)")
     a.legend()
     for k, w in enumerate((*WEIGHTS, "mem")):
@@ -201,7 +208,7 @@ def plot_sizes(curves: dict, targets: dict, path) -> Path:
         ax.axhline(targets[key][0], color="0.5", ls="--")
         ax.axhline(targets[key][1], color="0.5", ls="--")
         ax.set_title(key)
-        ax.set_yscale("symlog", linthresh=10)
+        _rate_axis(ax)
         ax.set_xlabel("iteration")
     axs[0].set_ylabel("rate (Hz)")
     return _save(fig, path)
@@ -220,6 +227,6 @@ def plot_clusters(rates, targets_hz: dict, path) -> Path:
     axs[1].set_ylabel("PV rate (Hz)")
     axs[1].set_xlabel("iteration")
     for ax in axs:
-        ax.set_yscale("symlog", linthresh=10)
+        _rate_axis(ax)
     axs[0].legend(ncol=5, fontsize=7)
     return _save(fig, path)
