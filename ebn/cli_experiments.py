@@ -60,7 +60,8 @@ def register(subparsers) -> None:
                               description="Sweep the rule's granularity omega and plot the learned network's "
                                           "distance to Omega* and decoding error.")
     _common(p, "granularity")
-    p.add_argument("--omegas", type=_floats, default=[0.5, 1, 2, 4, 8, 16], help="comma-separated omegas")
+    p.add_argument("--omegas", type=_floats, default=[0.5, 1, 2, 4, 8, 16, 32],
+                   help="comma-separated omegas in weight units (default 0.5,...,32)")
     p.add_argument("--seeds", type=int, default=3, help="seeds per omega (default 3)")
     p.set_defaults(func=cmd_granularity)
 

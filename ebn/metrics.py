@@ -80,3 +80,16 @@ def sparsity(spike_steps: np.ndarray, spike_ids: np.ndarray, n_neurons: int, n_s
     keep = b < n_bins
     active[b[keep], np.asarray(spike_ids)[keep]] = True
     return float(1.0 - active.mean())
+
+
+def filtered_spikes(spike_steps: np.ndarray, spike_ids: np.ndarray, n_neurons: int, n_steps: int,
+                    dt: float, tau: float) -> np.ndarray:
+    """Spike trains filtered by ``dr/dt = -r / tau + o(t)`` (jump 1 per spike), shape (n_steps, N).
+
+    Same convention as the kernel's readout trace: the value at step ``t``
+    includes the spikes of step ``t``.
+    """
+    from scipy.signal import lfilter
+    s = np.zeros((n_steps, n_neurons))
+    np.add.at(s, (np.asarray(spike_steps), np.asarray(spike_ids)), 1.0)
+    return lfilter([1.0], [1.0, -np.exp(-dt / tau)], s, axis=0)

@@ -75,3 +75,17 @@ def test_smoothed_noise_statistics():
     assert np.max(np.abs(num[1:-1] - xd[1:-1])) < 1e-3 * np.std(xd)
     with pytest.raises(ValueError, match="sigma"):
         smoothed_noise(rng, 10, 2, 1e-4, 0.0, 1.0)
+
+
+def test_filtered_spikes_match_the_kernel_readout_trace():
+    from ebn.config import EBNConfig, TrainConfig
+    from ebn.network import build_network, simulate
+    from ebn.training import _rng, make_signals
+    cfg = EBNConfig()
+    net = build_network(cfg, _rng(0, "decoder"))
+    c = make_signals(cfg, TrainConfig(duration=0.3), _rng(0, "x"), 1).cs[0]
+    res = simulate(net, net.optimal_weights(), c, record=True)
+    r = metrics.filtered_spikes(res.spike_steps, res.spike_ids, cfg.n_neurons, c.shape[0], cfg.dt,
+                                cfg.tau_readout)
+    assert res.counts.sum() > 5
+    assert np.allclose(r, res.r, rtol=0, atol=1e-12)
