@@ -29,11 +29,12 @@ Simultaneous threshold crossings: after the integration step every neuron
 with ``V_n > T_n`` is a candidate; they spike one at a time, most
 supra-threshold first (largest ``V_n - T_n``), each spike's instantaneous
 effects (its own reset and, for ``tau_s = 0``, its recurrent kicks) are applied
-before the next candidate is re-examined, and at most ``max_spikes`` spikes
-are emitted per step (default 1: the classic greedy EBN, Boerlin et al. 2013,
-where the neurons left above threshold are re-examined on the next step,
-after the first spike's inhibition has begun to arrive).  No neuron spikes
-twice in one step.
+before the next candidate is re-examined; no neuron spikes twice in one step
+and at most ``max_spikes`` spikes are emitted per step (``N`` by default;
+1 gives the one-spike-per-step scheme of Boerlin et al.'s code, where the
+neurons left above threshold wait for the next step).  With the 1 ms synapse
+the recurrent kicks of a spike start on the next step, so within a step the
+order decides which spike the rule sees first.
 
 Discrete learning rule (Büchel et al. 2021, eq. 3), applied on every spike of
 ``k`` for every postsynaptic neuron ``n != k`` (the diagonal is the neuron's

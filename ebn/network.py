@@ -215,10 +215,12 @@ def simulate(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = False,
     spk_idx = np.zeros(cap, dtype=np.int64)
     counts = np.zeros(n, dtype=np.int64)
     n_upd = np.zeros(1, dtype=np.int64)
+    max_spikes = n if cfg.max_spikes_per_step is None else cfg.max_spikes_per_step
     status, step, neuron, n_rec = run_network(
         c, net.F, W, np.ascontiguousarray(net.chip.rec), float(cfg.weight_unit_v),
         float(cfg.granularity), float(cfg.gain), np.ascontiguousarray(net.thresholds), alpha_m, gain_m,
-        float(cfg.v_rest), float(cfg.tau_syn), alpha_s, alpha_r, int(cfg.max_spikes_per_step), v, i_f, r, bool(learn),
+        float(cfg.v_rest), float(cfg.tau_syn), alpha_s, alpha_r, int(max_spikes),
+        v, i_f, r, bool(learn),
         bool(record), r_rec, spk_step, spk_idx, counts, n_upd)
     if status == STATUS_NONFINITE:
         raise FloatingPointError(

@@ -46,7 +46,7 @@ def simulate_numpy(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = 
         if not np.all(np.isfinite(v)):
             raise FloatingPointError(f"non-finite membrane potential at step {t}")
         spiked = np.zeros(n, dtype=bool)
-        for _ in range(cfg.max_spikes_per_step):
+        for _ in range(n if cfg.max_spikes_per_step is None else cfg.max_spikes_per_step):
             margin = np.where(spiked, 0.0, v - T_n)
             k = int(np.argmax(margin))
             if margin[k] <= 0.0:

@@ -48,7 +48,8 @@ def test_learning_on_a_small_network():
 
 
 def test_reproducible_from_seed():
-    cfg, tcfg = EBNConfig(), TrainConfig(n_iterations=3, validate_every=1)
+    cfg = EBNConfig()
+    tcfg = TrainConfig(n_iterations=3, validate_every=1, duration=0.5, n_fit=1, n_test=1)
     a = train(cfg, tcfg, seed=11)
     b = train(cfg, tcfg, seed=11)
     c = train(cfg, tcfg, seed=12)
