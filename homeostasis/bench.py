@@ -1,0 +1,285 @@
+"""Speed benchmark and dt convergence of the chip model on the 200/50 E/I network.
+
+The network (Maryada et al. 2025, Methods): 200 Pyr on core 0 and 50 PV on
+core 1, every ordered pair connected with p = 0.1, excitatory AMPA and
+inhibitory GABA_A, four shared weights (core 0 ``W0`` = w_ee, ``W1`` = w_ei;
+core 1 ``W0`` = w_ie, ``W1`` = w_ii).  For a benchmark that fires steadily at
+~20 Hz (Pyr) / ~40 Hz (PV) for 10 s regardless of seed, the cores also get a
+DC bias (150 pA Pyr, 180 pA PV; subthreshold on its own for PV) and the weights
+are fixed at :data:`BENCH_WEIGHTS_A`.
+
+Reported: simulated seconds per wall second of the numba model on one core
+(``numba.set_num_threads(1)``), the first-call time (JIT compile or cache
+load) separately, the same network (same per-neuron parameters, per-synapse
+weights, dt and duration) in Brian2 ``cpp_standalone`` (compile time
+excluded; single thread), and the trainer workload (5 repetitions x 1 s in
+one batched call, all cores).
+
+dt convergence: population rates at dt = 0.2, 0.1, 0.05, 0.025 ms (same
+chip, same network, independent noise per repetition); the issue asks for
+< 2 % change when halving dt from 0.1 ms.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from circuits.mismatch import stream_seed
+
+from .chip import NEURONS_PER_CORE, ChipConfig, DynapSE2Chip
+from .dac import code_for_current
+from .neuron_types import PV, PYR
+
+#: Fixed weights (A) of the benchmark network: ~20 Hz Pyr / ~40 Hz PV with the DC biases below.
+BENCH_WEIGHTS_A = {"w_ee": 55e-9, "w_ei": 100e-9, "w_ie": 100e-9, "w_ii": 60e-9}
+#: DC bias per core (A).
+BENCH_DC_A = {"pyr": 150e-12, "pv": 180e-12}
+#: (core, bias name) of each weight class.
+WEIGHT_BIAS = {"w_ee": (0, "W0"), "w_ei": (0, "W1"), "w_ie": (1, "W0"), "w_ii": (1, "W1")}
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Benchmark settings.
+
+    Attributes
+    ----------
+    chip_seed, net_seed : int
+        Seeds of the virtual chip (mismatch) and of the connectivity.
+    n_pyr, n_pv : int
+        Population sizes (<= 256 each).
+    p : float
+        Connection probability of every ordered pair (0 < p <= 1).
+    duration_s : float
+        Simulated time of the speed runs (s).
+    dt : float
+        Integration step (s).
+    quick : bool
+        2 s instead of ``duration_s``, shorter dt-convergence runs.
+    brian2 : bool
+        Also time Brian2 (needs the ``peers`` extra and a C++ compiler).
+    dt_convergence : bool
+        Also run the dt-convergence study.
+    """
+
+    chip_seed: int = 0
+    net_seed: int = 0
+    n_pyr: int = 200
+    n_pv: int = 50
+    p: float = 0.1
+    duration_s: float = 10.0
+    dt: float = 1e-4
+    quick: bool = False
+    brian2: bool = True
+    dt_convergence: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("chip_seed", "net_seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"BenchConfig.{name}={v!r} must be an integer >= 0")
+        for name in ("n_pyr", "n_pv"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or not 1 <= v <= NEURONS_PER_CORE:
+                raise ValueError(f"BenchConfig.{name}={v!r} is outside the allowed range 1..{NEURONS_PER_CORE}")
+        if not (0.0 < self.p <= 1.0):
+            raise ValueError(f"BenchConfig.p={self.p!r} is outside the allowed range (0, 1]")
+        if not (0.1 <= self.duration_s <= 1000.0):
+            raise ValueError(f"BenchConfig.duration_s={self.duration_s!r} is outside the allowed range 0.1..1000 s")
+        if not (1e-6 <= self.dt <= 1e-3):
+            raise ValueError(f"BenchConfig.dt={self.dt!r} is outside the allowed range 1e-6..1e-3 s")
+
+    @property
+    def sim_s(self) -> float:
+        return 2.0 if self.quick else self.duration_s
+
+
+def build_ei_network(n_pyr: int, n_pv: int, p: float, seed: int):
+    """Random E/I connectivity: every ordered pair of distinct neurons with probability ``p``.
+
+    Returns ``(pre, post, synapse_type, weight_bias)`` for
+    :meth:`DynapSE2Chip.set_connections` (Pyr = 0..n_pyr-1 on core 0, PV =
+    256..256+n_pv-1 on core 1).
+    """
+    rng = np.random.default_rng(stream_seed(seed, "bench", "network"))
+    ids = np.concatenate([np.arange(n_pyr), NEURONS_PER_CORE + np.arange(n_pv)])
+    a = rng.random((ids.size, ids.size)) < p
+    np.fill_diagonal(a, False)
+    pi, qi = np.nonzero(a)
+    pre, post = ids[pi], ids[qi]
+    exc = pre < NEURONS_PER_CORE
+    return pre, post, np.where(exc, "AMPA", "GABA_A"), np.where(exc, "W0", "W1")
+
+
+def make_bench_chip(cfg: BenchConfig, dt: float | None = None) -> DynapSE2Chip:
+    chip = DynapSE2Chip(cfg.chip_seed, ChipConfig(dt=cfg.dt if dt is None else dt))
+    chip.apply_neuron_type(0, PYR)
+    chip.apply_neuron_type(1, PV)
+    chip.set_connections(*build_ei_network(cfg.n_pyr, cfg.n_pv, cfg.p, cfg.net_seed))
+    for name, (core, bias) in WEIGHT_BIAS.items():
+        chip.set_bias(core, bias, *code_for_current(BENCH_WEIGHTS_A[name]))
+    chip.set_bias(0, "DC", *code_for_current(BENCH_DC_A["pyr"]))
+    chip.set_bias(1, "DC", *code_for_current(BENCH_DC_A["pv"]))
+    return chip
+
+
+def population_rates(neurons: np.ndarray, times: np.ndarray, n_pyr: int, n_pv: int, t0: float, t1: float) -> dict:
+    """Mean rate (Hz) of each population over [t0, t1)."""
+    m = (times >= t0) & (times < t1)
+    n = neurons[m]
+    return {"pyr": float(np.sum(n < NEURONS_PER_CORE) / (n_pyr * (t1 - t0))),
+            "pv": float(np.sum(n >= NEURONS_PER_CORE) / (n_pv * (t1 - t0)))}
+
+
+def time_model(cfg: BenchConfig, *, quiet: bool = False) -> dict:
+    """Real-time factor of the numba model on one core, JIT time, trainer workload on all cores."""
+    import numba
+
+    chip = make_bench_chip(cfg)
+    t0 = time.perf_counter()
+    chip.run(cfg.dt * 10)  # first call: compile, or load from numba's cache
+    jit_s = time.perf_counter() - t0
+    chip.drain()
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        rec = chip.run(cfg.sim_s, seed=1)
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+    finally:
+        numba.set_num_threads(threads)
+    rates = population_rates(rec.neurons, rec.times_s, cfg.n_pyr, cfg.n_pv, 0.2, cfg.sim_s)
+    # trainer workload: 5 repetitions x 1 s in one batched call on all cores
+    chip.drain()
+    t0 = time.perf_counter()
+    chip.run_batch(1.0, 5, seeds=[11, 12, 13, 14, 15])
+    batch_wall = time.perf_counter() - t0
+    return {"realtime_factor": cfg.sim_s / wall, "wall_s": wall, "cpu_s": cpu, "jit_s": jit_s,
+            "rates_hz": rates, "n_spikes": int(rec.neurons.size), "numba_threads_batch": threads,
+            "batch_5x1s_wall_s": batch_wall, "trainer_400x5x1s_estimate_s": 400 * batch_wall}
+
+
+def time_brian2(cfg: BenchConfig, *, quiet: bool = False) -> dict:
+    """The same network in Brian2 cpp_standalone (single thread); compile time reported separately."""
+    import brian2 as b2
+
+    from .peers import brian2_group
+
+    chip = make_bench_chip(cfg)
+    params = chip.neuron_parameters()
+    params["i_floor_a"] = chip.config.device.i0_n
+    params["i_reset_a"] = max(chip.config.i_reset, chip.config.device.i0_n)
+    pre, post, stype, _ = chip.connections
+    w = chip.synapse_weights()
+    ids = np.concatenate([np.arange(cfg.n_pyr), NEURONS_PER_CORE + np.arange(cfg.n_pv)])
+    local = np.full(chip.n_neurons, -1)
+    local[ids] = np.arange(ids.size)
+    directory = tempfile.mkdtemp(prefix="eibalance_brian2_")
+    b2.prefs.logging.console_log_level = "ERROR"
+    b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
+    try:
+        b2.prefs.devices.cpp_standalone.openmp_threads = 0
+        b2.defaultclock.dt = cfg.dt * b2.second
+        g = brian2_group(b2, params, ids, noise_std=chip.config.noise_std, noise_tau=chip.config.noise_tau,
+                         method="euler", name="ei")
+        exc = stype == 0
+        se = b2.Synapses(g, g, "w : amp", on_pre="Iampa_post += gf_ampa_post*w", name="exc")
+        se.connect(i=local[pre[exc]], j=local[post[exc]])
+        se.w = w[exc] * b2.amp
+        si = b2.Synapses(g, g, "w : amp", on_pre="Igabaa_post += gf_gabaa_post*w", name="inh")
+        si.connect(i=local[pre[~exc]], j=local[post[~exc]])
+        si.w = w[~exc] * b2.amp
+        mon = b2.SpikeMonitor(g)
+        b2.run(cfg.sim_s * b2.second)
+        t0 = time.perf_counter()
+        b2.device.build(directory=directory, compile=True, run=False)
+        compile_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        b2.device.run(directory=directory, with_output=False)
+        run_wall = time.perf_counter() - t0
+        sim_internal = float(getattr(b2.device, "_last_run_time", run_wall) or run_wall)
+        neurons = ids[np.asarray(mon.i)]
+        times = np.asarray(mon.t)
+    finally:
+        b2.device.reinit()
+        b2.set_device("runtime")
+    rates = population_rates(neurons, times, cfg.n_pyr, cfg.n_pv, 0.2, cfg.sim_s)
+    return {"realtime_factor": cfg.sim_s / run_wall, "realtime_factor_internal": cfg.sim_s / sim_internal,
+            "run_wall_s": run_wall, "compile_s": compile_s, "rates_hz": rates, "target": "cpp_standalone",
+            "method": "euler", "version": b2.__version__}
+
+
+def dt_convergence(cfg: BenchConfig, *, quiet: bool = False) -> dict:
+    """Population rates at several dt (same chip and network), 4 repetitions each."""
+    dts = [2e-4, 1e-4, 5e-5, 2.5e-5]
+    dur = 3.0 if cfg.quick else 10.0
+    n_rep = 4
+    res = {"dt_s": dts, "duration_s": dur, "n_rep": n_rep, "rates_hz": {"pyr": [], "pv": []},
+           "rates_sem_hz": {"pyr": [], "pv": []}}
+    for dt in tqdm(dts, desc="dt convergence", disable=quiet):
+        chip = make_bench_chip(cfg, dt=dt)
+        recs = chip.run_batch(dur, n_rep, seeds=[101, 102, 103, 104])
+        r = [population_rates(x.neurons, x.times_s, cfg.n_pyr, cfg.n_pv, 0.2, dur) for x in recs]
+        for k in ("pyr", "pv"):
+            v = np.array([x[k] for x in r])
+            res["rates_hz"][k].append(float(v.mean()))
+            res["rates_sem_hz"][k].append(float(v.std(ddof=1) / np.sqrt(n_rep)))
+    i1, i2 = dts.index(1e-4), dts.index(5e-5)
+    res["rel_change_halving_0p1ms"] = {k: abs(res["rates_hz"][k][i2] - res["rates_hz"][k][i1]) / res["rates_hz"][k][i2]
+                                       for k in ("pyr", "pv")}
+    return res
+
+
+def run_bench(cfg: BenchConfig = BenchConfig(), *, quiet: bool = False) -> dict:
+    out = {"config": {"chip_seed": cfg.chip_seed, "net_seed": cfg.net_seed, "n_pyr": cfg.n_pyr, "n_pv": cfg.n_pv,
+                      "p": cfg.p, "duration_s": cfg.sim_s, "dt_s": cfg.dt, "weights_a": BENCH_WEIGHTS_A,
+                      "dc_a": BENCH_DC_A, "cpu_count": os.cpu_count()}}
+    model = time_model(cfg, quiet=quiet)
+    out["model"] = model
+    out["realtime_factor"] = model["realtime_factor"]
+    out["jit_s"] = model["jit_s"]
+    out["rates_hz"] = model["rates_hz"]
+    if cfg.brian2:
+        try:
+            b = time_brian2(cfg, quiet=quiet)
+        except ImportError as err:
+            out["brian2_error"] = str(err)
+        else:
+            out["brian2"] = b
+            out["brian2_realtime_factor"] = b["realtime_factor"]
+            out["speedup_vs_brian2"] = model["realtime_factor"] / b["realtime_factor"]
+    if cfg.dt_convergence:
+        out["dt_convergence"] = dt_convergence(cfg, quiet=quiet)
+    return out
+
+
+def summary_lines(res: dict) -> list[str]:
+    m = res["model"]
+    c = res["config"]
+    lines = [f"E/I network {c['n_pyr']}/{c['n_pv']}, p={c['p']}, {c['duration_s']:g} s at dt={c['dt_s'] * 1e3:g} ms",
+             f"{'simulator':<28}{'sim s / wall s':>16}{'wall (s)':>10}{'compile (s)':>13}{'Pyr Hz':>8}{'PV Hz':>8}",
+             f"{'numba model, 1 core':<28}{m['realtime_factor']:>16.1f}{m['wall_s']:>10.3f}{m['jit_s']:>13.2f}"
+             f"{m['rates_hz']['pyr']:>8.1f}{m['rates_hz']['pv']:>8.1f}"]
+    if "brian2" in res:
+        b = res["brian2"]
+        lines.append(f"{'Brian2 cpp_standalone, 1 th':<28}{b['realtime_factor']:>16.1f}{b['run_wall_s']:>10.3f}"
+                     f"{b['compile_s']:>13.2f}{b['rates_hz']['pyr']:>8.1f}{b['rates_hz']['pv']:>8.1f}")
+        lines.append(f"speed-up vs Brian2: {res['speedup_vs_brian2']:.1f}x")
+    elif "brian2_error" in res:
+        lines.append(f"Brian2 not run: {res['brian2_error']}")
+    lines.append(f"trainer workload 5 x 1 s batched ({m['numba_threads_batch']} threads): "
+                 f"{m['batch_5x1s_wall_s']:.3f} s -> 400 iterations ~ {m['trainer_400x5x1s_estimate_s']:.0f} s")
+    if "dt_convergence" in res:
+        d = res["dt_convergence"]
+        for k in ("pyr", "pv"):
+            pairs = ", ".join(f"{dt * 1e3:g} ms: {r:.2f}" for dt, r in zip(d["dt_s"], d["rates_hz"][k]))
+            lines.append(f"dt convergence {k} (Hz): {pairs}; change when halving 0.1 ms: "
+                         f"{100 * d['rel_change_halving_0p1ms'][k]:.2f} %")
+    return lines
