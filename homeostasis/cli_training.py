@@ -38,7 +38,8 @@ def _common(p: argparse.ArgumentParser, name: str, sweep: bool = False) -> None:
     p.add_argument("--reps", type=_pos_int, default=None, help="trials per iteration (default 5; quick 3)")
     p.add_argument("--rule", choices=tuple(ex.RULES), default="text",
                    help="'text': paper text (alpha 0.05, f = rate); 'code': authors' code "
-                        "(alpha 0.005, f = max(1, rate), |dw| <= 5)")
+                        "(alpha 0.005, f = max(1, rate), |dw| <= 5); 'clipped': alpha 0.05 with "
+                        "f = max(1, rate), |dw| <= 5")
     p.add_argument("--dt", type=float, default=None, help="chip integration step in s (default: chip model's)")
     p.add_argument("--mismatch-cv", type=float, default=0.2, help="chip mismatch CV (default 0.2)")
     if sweep:

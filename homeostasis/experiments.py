@@ -44,10 +44,15 @@ from .rule import WEIGHTS, RuleConfig
 from .sweep import Task, run_sweep
 from .trainer import TrainConfig, make_kick, run_trials, train
 
-#: Rule settings selectable by name: the paper's text and the authors' code.
+#: Rule settings selectable by name: the paper's text (alpha 0.05, f(r) = r),
+#: the authors' code (alpha 0.005, f(r) = max(1, r), |dw| <= 5 fine steps) and
+#: "clipped": the text's alpha with the code's max(1, r) and clip.  With the
+#: code's alpha a network whose Pyr fall silent while PV keep firing lowers
+#: w_ie by only 0.005 * 1 * 20 = 0.1 fine step per iteration.
 RULES = {
     "text": {},
     "code": {"alpha": 0.005, "presyn": "max1", "clip_fine": 5.0},
+    "clipped": {"alpha": 0.05, "presyn": "max1", "clip_fine": 5.0},
 }
 
 
