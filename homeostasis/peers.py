@@ -181,36 +181,15 @@ def run_peers(cfg: PeersConfig = PeersConfig(), *, quiet: bool = False) -> dict:
     b2.prefs.logging.console_log_level = "ERROR"
     b2.prefs.codegen.target = cfg.codegen_target
     dur = min(1.0, cfg.fi_duration_s) if cfg.quick else cfg.fi_duration_s
-    chip = _nominal_chip(cfg.dt)
-    params = _chip_params(chip)
     # DC levels spanning ~5..100 Hz for both types
     levels = {"pyr": np.array([90, 110, 150, 220, 350, 600, 900, 1200]) * 1e-12,
               "pv": np.array([270, 300, 350, 450, 600, 900, 1300]) * 1e-12}
     if cfg.quick:
         levels = {k: v[::2] for k, v in levels.items()}
-    neuron = {"pyr": 0, "pv": 256}
     out = {"config": {"dt_s": cfg.dt, "peer_dt_s": cfg.peer_dt, "fi_duration_s": dur, "peer": "brian2 " +
                       b2.__version__, "peer_method": "rk4"}}
-    fi_all = {}
     t0 = time.perf_counter()
-    for name, dcs in levels.items():
-        n = neuron[name]
-        # model: one neuron per DC level (same nominal parameters on the whole core)
-        core_ids = (n // 256) * 256 + np.arange(dcs.size)
-        d = np.zeros(chip.n_neurons)
-        d[core_ids] = dcs
-        chip.drain()
-        rec = chip.run(dur, dc_a=d)
-        model_hz = np.bincount(rec.neurons, minlength=chip.n_neurons)[core_ids] / dur
-        # peer
-        b2.start_scope()
-        b2.defaultclock.dt = cfg.peer_dt * b2.second
-        g = brian2_group(b2, params, core_ids, method="rk4", name=f"fi_{name}")
-        g.Idc = dcs * b2.amp
-        mon = b2.SpikeMonitor(g)
-        b2.run(dur * b2.second)
-        peer_hz = np.bincount(np.asarray(mon.i), minlength=dcs.size) / dur
-        fi_all[name] = {"dc_a": dcs.tolist(), "model_hz": model_hz.tolist(), "peer_hz": peer_hz.tolist()}
+    fi_all = fi_model_vs_peer(levels, cfg, duration_s=dur)
     sel_err = []
     for name, f in fi_all.items():
         m, p = np.asarray(f["model_hz"]), np.asarray(f["peer_hz"])
@@ -224,12 +203,67 @@ def run_peers(cfg: PeersConfig = PeersConfig(), *, quiet: bool = False) -> dict:
     out["fi"] = fi_all["pyr"]
     out["fi_max_rel_err_5_100hz"] = float(np.nanmax(sel_err))
     # synapse: a pulse train into an AMPA synapse of a subthreshold Pyr neuron
-    out["synapse"] = _synapse_check(b2, cfg, quiet=quiet)
+    out["synapse"] = synapse_model_vs_peer(cfg)
     out["wall_s"] = time.perf_counter() - t0
     return out
 
 
-def _synapse_check(b2, cfg: PeersConfig, *, quiet: bool) -> dict:
+def _isi_rates(idx: np.ndarray, times: np.ndarray, n: int) -> np.ndarray:
+    """Firing rate (Hz) of each of ``n`` neurons as 1 / mean inter-spike interval (regular firing, no noise).
+
+    The first interval (from rest) is dropped; fewer than 3 spikes give 0.
+    """
+    out = np.zeros(n)
+    for k in range(n):
+        t = np.sort(times[idx == k])
+        if t.size >= 3:
+            out[k] = 1.0 / np.mean(np.diff(t[1:]))
+    return out
+
+
+def fi_model_vs_peer(levels: dict, cfg: PeersConfig, *, duration_s: float) -> dict:
+    """Rates (Hz, 1/mean ISI) of nominal neurons under DC: model and Brian2 peer in one run each.
+
+    ``levels`` maps 'pyr'/'pv' to DC levels (A); returns, per type,
+    ``{"dc_a", "model_hz", "peer_hz"}``.
+    """
+    b2 = _require_brian2()
+    b2.prefs.logging.console_log_level = "ERROR"
+    b2.prefs.codegen.target = cfg.codegen_target
+    chip = _nominal_chip(cfg.dt)
+    params = _chip_params(chip)
+    ids, dc_all, slices = [], [], {}
+    for name, dcs in levels.items():
+        core = {"pyr": 0, "pv": 1}[name]
+        dcs = np.asarray(dcs, dtype=np.float64)
+        # one neuron per DC level (all neurons of a core are identical without mismatch)
+        slices[name] = slice(len(ids), len(ids) + dcs.size)
+        ids.extend(core * 256 + np.arange(dcs.size))
+        dc_all.extend(dcs)
+    ids = np.asarray(ids)
+    dc_all = np.asarray(dc_all)
+    d = np.zeros(chip.n_neurons)
+    d[ids] = dc_all
+    rec = chip.run(duration_s, dc_a=d)
+    local = np.full(chip.n_neurons, -1)
+    local[ids] = np.arange(ids.size)
+    model_hz = _isi_rates(local[rec.neurons], rec.times_s, ids.size)
+    b2.start_scope()
+    b2.defaultclock.dt = cfg.peer_dt * b2.second
+    g = brian2_group(b2, params, ids, method="rk4", name="fi_neurons")
+    g.Idc = dc_all * b2.amp
+    mon = b2.SpikeMonitor(g)
+    b2.run(duration_s * b2.second)
+    peer_hz = _isi_rates(np.asarray(mon.i), np.asarray(mon.t), ids.size)
+    return {name: {"dc_a": dc_all[sl].tolist(), "model_hz": model_hz[sl].tolist(), "peer_hz": peer_hz[sl].tolist()}
+            for name, sl in slices.items()}
+
+
+def synapse_model_vs_peer(cfg: PeersConfig) -> dict:
+    """AMPA current and membrane of a subthreshold Pyr neuron under a pulse train: model vs Brian2 (NRMSE)."""
+    b2 = _require_brian2()
+    b2.prefs.logging.console_log_level = "ERROR"
+    b2.prefs.codegen.target = cfg.codegen_target
     chip = _nominal_chip(cfg.dt)
     chip.set_bias(0, "W3", 3, 40)
     params = _chip_params(chip)
