@@ -5,7 +5,8 @@ core 1, every ordered pair connected with p = 0.1, excitatory AMPA and
 inhibitory GABA_A, four shared weights (core 0 ``W0`` = w_ee, ``W1`` = w_ei;
 core 1 ``W0`` = w_ie, ``W1`` = w_ii).  For a benchmark that fires steadily at
 ~20 Hz (Pyr) / ~40 Hz (PV) for 10 s regardless of seed, the cores also get a
-DC bias (150 pA Pyr, 180 pA PV; subthreshold on its own for PV) and the weights
+DC input (150 pA per Pyr, 180 pA per PV neuron; subthreshold on its own for
+PV; injected per neuron so only the 250 network neurons are simulated) and the weights
 are fixed at :data:`BENCH_WEIGHTS_A`.
 
 Reported: simulated seconds per wall second of the numba model on one core
@@ -123,9 +124,15 @@ def make_bench_chip(cfg: BenchConfig, dt: float | None = None) -> DynapSE2Chip:
     chip.set_connections(*build_ei_network(cfg.n_pyr, cfg.n_pv, cfg.p, cfg.net_seed))
     for name, (core, bias) in WEIGHT_BIAS.items():
         chip.set_bias(core, bias, *code_for_current(BENCH_WEIGHTS_A[name]))
-    chip.set_bias(0, "DC", *code_for_current(BENCH_DC_A["pyr"]))
-    chip.set_bias(1, "DC", *code_for_current(BENCH_DC_A["pv"]))
     return chip
+
+
+def bench_dc(cfg: BenchConfig) -> np.ndarray:
+    """Per-neuron DC (A, shape (1024,)) of the network's neurons only (a core DC bias would drive all 256)."""
+    d = np.zeros(4 * NEURONS_PER_CORE)
+    d[:cfg.n_pyr] = BENCH_DC_A["pyr"]
+    d[NEURONS_PER_CORE:NEURONS_PER_CORE + cfg.n_pv] = BENCH_DC_A["pv"]
+    return d
 
 
 def population_rates(neurons: np.ndarray, times: np.ndarray, n_pyr: int, n_pv: int, t0: float, t1: float) -> dict:
@@ -142,7 +149,7 @@ def time_model(cfg: BenchConfig, *, quiet: bool = False) -> dict:
 
     chip = make_bench_chip(cfg)
     t0 = time.perf_counter()
-    chip.run(cfg.dt * 10)  # first call: compile, or load from numba's cache
+    chip.run(cfg.dt * 10, dc_a=bench_dc(cfg))  # first call: compile, or load from numba's cache
     jit_s = time.perf_counter() - t0
     chip.drain()
     threads = numba.get_num_threads()
@@ -150,7 +157,7 @@ def time_model(cfg: BenchConfig, *, quiet: bool = False) -> dict:
     try:
         t0 = time.perf_counter()
         c0 = time.process_time()
-        rec = chip.run(cfg.sim_s, seed=1)
+        rec = chip.run(cfg.sim_s, dc_a=bench_dc(cfg), seed=1)
         wall = time.perf_counter() - t0
         cpu = time.process_time() - c0
     finally:
@@ -159,7 +166,7 @@ def time_model(cfg: BenchConfig, *, quiet: bool = False) -> dict:
     # trainer workload: 5 repetitions x 1 s in one batched call on all cores
     chip.drain()
     t0 = time.perf_counter()
-    chip.run_batch(1.0, 5, seeds=[11, 12, 13, 14, 15])
+    chip.run_batch(1.0, 5, dc_a=bench_dc(cfg), seeds=[11, 12, 13, 14, 15])
     batch_wall = time.perf_counter() - t0
     return {"realtime_factor": cfg.sim_s / wall, "wall_s": wall, "cpu_s": cpu, "jit_s": jit_s,
             "rates_hz": rates, "n_spikes": int(rec.neurons.size), "numba_threads_batch": threads,
@@ -189,6 +196,7 @@ def time_brian2(cfg: BenchConfig, *, quiet: bool = False) -> dict:
         b2.defaultclock.dt = cfg.dt * b2.second
         g = brian2_group(b2, params, ids, noise_std=chip.config.noise_std, noise_tau=chip.config.noise_tau,
                          method="euler", name="ei")
+        g.Idc = bench_dc(cfg)[ids] * b2.amp
         exc = stype == 0
         se = b2.Synapses(g, g, "w : amp", on_pre="Iampa_post += gf_ampa_post*w", name="exc")
         se.connect(i=local[pre[exc]], j=local[post[exc]])
@@ -225,7 +233,7 @@ def dt_convergence(cfg: BenchConfig, *, quiet: bool = False) -> dict:
            "rates_sem_hz": {"pyr": [], "pv": []}}
     for dt in tqdm(dts, desc="dt convergence", disable=quiet):
         chip = make_bench_chip(cfg, dt=dt)
-        recs = chip.run_batch(dur, n_rep, seeds=[101, 102, 103, 104])
+        recs = chip.run_batch(dur, n_rep, dc_a=bench_dc(cfg), seeds=[101, 102, 103, 104])
         r = [population_rates(x.neurons, x.times_s, cfg.n_pyr, cfg.n_pv, 0.2, dur) for x in recs]
         for k in ("pyr", "pv"):
             v = np.array([x[k] for x in r])

@@ -66,30 +66,26 @@ _SQRT3 = np.sqrt(3.0)
 
 
 @njit(cache=True, inline="always")
-def _exp_neg(ar):
-    """``(exp(-a), 1 - exp(-a))`` for ``0 <= a <= 32``, branch-free so the neuron loop vectorises.
+def _one_minus_exp_neg(a):
+    """``1 - exp(-a)`` for ``0 <= a <= 32``, branch-free so the neuron loop vectorises.
 
-    ``exp(-a)``: degree-7 Taylor polynomial at ``a/32`` (Estrin form, relative
-    error < 3e-8 before squaring) raised to the 32nd power by five squarings.
-    ``1 - exp(-a)``: its own degree-8 series for ``a < 0.25`` (no cancellation),
-    ``1 - exp(-a)`` above.
+    Degree-8 Taylor series at ``y = a/32`` (Estrin form; relative error
+    < 3e-6 at y = 1, ~y^8/9! below) followed by five doublings
+    ``1 - exp(-2y) = u (2 - u)`` with ``u = 1 - exp(-y)`` (exact identity, relative
+    error non-increasing).  No cancellation as ``a -> 0``; ``exp(-a)`` is then
+    ``1 - u`` (absolute error ~1e-16, all the step formula needs).
     """
-    y = ar * (1.0 / 32.0)
+    y = a * (1.0 / 32.0)
     y2 = y * y
     y4 = y2 * y2
-    z = ((1.0 - y) + y2 * (0.5 - y * (1.0 / 6.0))
-         + y4 * ((1.0 / 24.0 - y * (1.0 / 120.0)) + y2 * (1.0 / 720.0 - y * (1.0 / 5040.0))))
-    z = z * z
-    z = z * z
-    z = z * z
-    z = z * z
-    z = z * z
-    a2 = ar * ar
-    a4 = a2 * a2
-    s = ((1.0 - ar * 0.5) + a2 * (1.0 / 6.0 - ar * (1.0 / 24.0))
-         + a4 * ((1.0 / 120.0 - ar * (1.0 / 720.0)) + a2 * (1.0 / 5040.0 - ar * (1.0 / 40320.0))))
-    om = ar * s if ar < 0.25 else 1.0 - z
-    return z, om
+    u = y * ((1.0 - y * 0.5) + y2 * (1.0 / 6.0 - y * (1.0 / 24.0))
+             + y4 * ((1.0 / 120.0 - y * (1.0 / 720.0)) + y2 * (1.0 / 5040.0 - y * (1.0 / 40320.0))))
+    u = u * (2.0 - u)
+    u = u * (2.0 - u)
+    u = u * (2.0 - u)
+    u = u * (2.0 - u)
+    u = u * (2.0 - u)
+    return u
 
 
 # rows of the packed per-neuron parameter array
@@ -100,6 +96,47 @@ _P_SYN_GF = 18   # rows 18..21: synaptic jump per unit weight current
 _N_P = 22
 # rows of the state array
 _S_IM, _S_AMPA, _S_NMDA, _S_GABA, _S_GABB, _S_AHP, _S_NZ, _S_REFR, _S_DC = range(9)
+
+
+@njit(cache=True, error_model="numpy")
+def _membrane_step(P, S, out, m_n):
+    """One step of the membrane of all ``m_n`` neurons: ``out[0]`` new I_mem, ``out[1]`` refractory steps left.
+
+    A separate (not inlined) function so LLVM vectorises the loop on its own
+    (SIMD over neurons); see the module docstring for the scheme.
+    """
+    for i in range(m_n):
+        im = S[_S_IM, i]
+        ish = S[_S_AHP, i] + S[_S_GABA, i]
+        thr = im + P[_P_NMDA_THR, i]
+        xa = im * P[_P_INV_ATH, i]
+        xa2 = xa * xa
+        hill = 1.0 + xa2
+        img = im + P[_P_I_G, i]
+        inv = 1.0 / (thr * hill * img)      # one division for gate, feedback and m
+        gate = im * hill * img * inv        # NMDA gate I/(I + I_nmda_thr)
+        ia = P[_P_A_GAIN, i] * xa2 * thr * img * inv   # I_a,gain x^2/(1 + x^2)
+        h = P[_P_DT_TAU, i] * thr * hill * inv          # m dt = dt / (tau (I + I_g))
+        iin = S[_S_AMPA, i] + S[_S_NMDA, i] * gate - S[_S_GABB, i] + S[_S_DC, i] + S[_S_NZ, i]
+        p = P[_P_G_TAU, i] * (iin - ish - P[_P_I_TAU, i] + ia)
+        q = 1.0 + (ish - ia) * P[_P_INV_TAU, i]
+        r = h * p
+        ap = p if p >= 0.0 else -p
+        ap = ap if ap > 1e-300 else 1e-300
+        ar = r if r >= 0.0 else -r
+        ar = ar if ar < 32.0 else 32.0
+        om = _one_minus_exp_neg(ar)
+        z = 1.0 - om
+        # r >= 0: I' = I|P| / (z|P| + I Q (1-z));  r < 0: I' = I z |P| / (|P| + I Q (1-z))
+        a_ = 1.0 if r >= 0.0 else z
+        b_ = z if r >= 0.0 else 1.0
+        den = b_ * ap + im * q * om
+        new = im * a_ * ap / den
+        new = new if den > 0.0 else 1e300   # den <= 0: finite-time upstroke within the step
+        new = new if new > P[_P_FLOOR, i] else P[_P_FLOOR, i]
+        rf = S[_S_REFR, i]
+        out[0, i] = new if rf < 0.5 else P[_P_RESET, i]
+        out[1, i] = rf - 1.0 if rf >= 0.5 else 0.0
 
 
 @njit(cache=True, error_model="numpy")
@@ -146,6 +183,19 @@ def _run_one(rep, n_steps, dt,
         S[_S_DC, i] = i_dc[i]
     out = np.empty((2, m_n))
     acc = np.zeros((4, m_n))
+    # which synapse types / adaptation can be non-zero during this run
+    use_syn = np.zeros(4, dtype=np.bool_)
+    for k in range(stype.shape[0]):
+        use_syn[stype[k]] = True
+    for k in range(ext_lo, ext_hi):
+        use_syn[ext_type[k]] = True
+    use_ahp = False
+    for i in range(m_n):
+        for s in range(4):
+            if S[_S_AMPA + s, i] != 0.0:
+                use_syn[s] = True
+        if S[_S_AHP, i] != 0.0 or P[_P_AHP_JUMP, i] != 0.0:
+            use_ahp = True
     # xorshift32 state per neuron, spread from the repetition seed with splitmix64
     rs = np.empty(m_n, dtype=np.uint32)
     x64 = np.uint64(seed)
@@ -182,13 +232,16 @@ def _run_one(rep, n_steps, dt,
         while ep < ext_hi and ext_step[ep] == step:
             acc[ext_type[ep], ext_target[ep]] += ext_w[ep]
             ep += 1
-        # synapses and adaptation: exact decay plus the pulse jump
+        # synapses and adaptation: exact decay plus the pulse jump (types that can never be
+        # non-zero in this run are skipped)
         for s in range(4):
+            if use_syn[s]:
+                for i in range(m_n):
+                    S[_S_AMPA + s, i] = S[_S_AMPA + s, i] * P[_P_SYN_DEC + s, i] + P[_P_SYN_GF + s, i] * acc[s, i]
+                    acc[s, i] = 0.0
+        if use_ahp:
             for i in range(m_n):
-                S[_S_AMPA + s, i] = S[_S_AMPA + s, i] * P[_P_SYN_DEC + s, i] + P[_P_SYN_GF + s, i] * acc[s, i]
-                acc[s, i] = 0.0
-        for i in range(m_n):
-            S[_S_AHP, i] = S[_S_AHP, i] * P[_P_AHP_DEC, i]
+                S[_S_AHP, i] = S[_S_AHP, i] * P[_P_AHP_DEC, i]
         if use_noise:
             for i in range(m_n):
                 x = rs[i]
@@ -198,37 +251,7 @@ def _run_one(rep, n_steps, dt,
                 rs[i] = x
                 S[_S_NZ, i] = S[_S_NZ, i] * noise_decay + (noise_scale * np.float64(x) - noise_mid)
         # membrane: exact logistic step with frozen coefficients (branch-free, vectorised)
-        for i in range(m_n):
-            im = S[_S_IM, i]
-            ish = S[_S_AHP, i] + S[_S_GABA, i]
-            thr = im + P[_P_NMDA_THR, i]
-            xa = im * P[_P_INV_ATH, i]
-            xa2 = xa * xa
-            hill = 1.0 + xa2
-            img = im + P[_P_I_G, i]
-            inv = 1.0 / (thr * hill * img)      # one division for gate, feedback and m
-            gate = im * hill * img * inv        # NMDA gate I/(I + I_nmda_thr)
-            ia = P[_P_A_GAIN, i] * xa2 * thr * img * inv   # I_a,gain x^2/(1 + x^2)
-            h = P[_P_DT_TAU, i] * thr * hill * inv          # m dt = dt / (tau (I + I_g))
-            iin = S[_S_AMPA, i] + S[_S_NMDA, i] * gate - S[_S_GABB, i] + S[_S_DC, i] + S[_S_NZ, i]
-            p = P[_P_G_TAU, i] * (iin - ish - P[_P_I_TAU, i] + ia)
-            q = 1.0 + (ish - ia) * P[_P_INV_TAU, i]
-            r = h * p
-            ap = p if p >= 0.0 else -p
-            ap = ap if ap > 1e-300 else 1e-300
-            ar = r if r >= 0.0 else -r
-            ar = ar if ar < 32.0 else 32.0
-            z, om = _exp_neg(ar)
-            # r >= 0: I' = I|P| / (z|P| + I Q (1-z));  r < 0: I' = I z |P| / (|P| + I Q (1-z))
-            a_ = 1.0 if r >= 0.0 else z
-            b_ = z if r >= 0.0 else 1.0
-            den = b_ * ap + im * q * om
-            new = im * a_ * ap / den
-            new = new if den > 0.0 else 1e300   # den <= 0: finite-time upstroke within the step
-            new = new if new > P[_P_FLOOR, i] else P[_P_FLOOR, i]
-            rf = S[_S_REFR, i]
-            out[0, i] = new if rf < 0.5 else P[_P_RESET, i]
-            out[1, i] = rf - 1.0 if rf >= 0.5 else 0.0
+        _membrane_step(P, S, out, m_n)
         # threshold, reset, refractory, adaptation jump
         n_spk = 0
         for i in range(m_n):

@@ -1,7 +1,7 @@
 """dt convergence of the chip model on the 200/50 E/I network (issue: < 2 % rate change when halving dt)."""
 import numpy as np
 
-from homeostasis.bench import BenchConfig, make_bench_chip, population_rates
+from homeostasis.bench import BenchConfig, bench_dc, make_bench_chip, population_rates
 
 
 def test_halving_dt_changes_rates_less_than_2_percent():
@@ -10,7 +10,7 @@ def test_halving_dt_changes_rates_less_than_2_percent():
     rates = {}
     for dt in (1e-4, 5e-5):
         chip = make_bench_chip(cfg, dt=dt)
-        recs = chip.run_batch(dur, len(seeds), seeds=seeds)
+        recs = chip.run_batch(dur, len(seeds), dc_a=bench_dc(cfg), seeds=seeds)
         r = [population_rates(x.neurons, x.times_s, cfg.n_pyr, cfg.n_pv, 0.2, dur) for x in recs]
         rates[dt] = {k: np.mean([x[k] for x in r]) for k in ("pyr", "pv")}
     for k in ("pyr", "pv"):
