@@ -93,6 +93,11 @@ class EBNConfig:
         per step): g = 1.5 / 1.6 / 1.7 met all three targets on 6 / 7 / 4 of 10
         seeds (g = 1.7 exceeds the rate target, g = 1.5 the decoding target);
         with ``max_spikes_per_step = None`` g = 1.6 met them on 9/10.
+    learn_reset : bool
+        Let the rule adapt the reset (the diagonal) too, with gain 1: its fixed
+        point ``-2 (T_k - V_rest)`` is the optimal reset of a nominal neuron and
+        follows the threshold of a mismatched one (without it, threshold or
+        reset mismatch of CV 20 % sends learning into runaway bursts).
     """
 
     n_neurons: int = 20
@@ -108,6 +113,7 @@ class EBNConfig:
     init_weight_std: float = 30.0
     max_spikes_per_step: int | None = None
     rule_gain: float = 1.6
+    learn_reset: bool = True
 
     @property
     def gain(self) -> float:
@@ -127,6 +133,8 @@ class EBNConfig:
         _check("mu", self.mu, 0.0, 100.0)
         _check("init_weight_std", self.init_weight_std, 0.0, 1e4)
         _check("rule_gain", self.rule_gain, 0.0, 100.0, lo_open=True)
+        if not isinstance(self.learn_reset, bool):
+            raise ValueError(f"learn_reset={self.learn_reset!r} must be True or False")
         if self.max_spikes_per_step is not None:
             _check("max_spikes_per_step", self.max_spikes_per_step, 1, 20000, integer=True)
         if self.dt > self.tau_mem / 10:

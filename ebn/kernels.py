@@ -37,8 +37,7 @@ the recurrent kicks of a spike start on the next step, so within a step the
 order decides which spike the rule sees first.
 
 Discrete learning rule (Büchel et al. 2021, eq. 3), applied on every spike of
-``k`` for every postsynaptic neuron ``n != k`` (the diagonal is the neuron's
-reset, not a synapse, and stays fixed), with ``V_before`` the membrane
+``k`` for every postsynaptic neuron ``n``, with ``V_before`` the membrane
 potential before ``k``'s spike has any effect on ``n``::
 
     W[n,k] += omega  if 2 V_before,n + g u m[n,k] W[n,k] < -g u m[n,k] omega / 2 + 2 V_rest
@@ -48,7 +47,12 @@ i.e. eq. 3 with ``Omega_nk`` and ``omega`` expressed as the voltage steps the
 synapse actually produces on that chip (``u m[n,k]`` per weight unit), seen by
 the rule's comparator with gain ``g`` (the ratio of the mirror that copies the
 weighted current into the comparator, ``I_Omega / 2`` in paper Fig. 4; see
-:class:`ebn.config.EBNConfig`).  A change acts from the next spike of ``k`` on.
+:class:`ebn.config.EBNConfig`).  The diagonal ``W[k,k]`` is the reset: when
+``learn_reset`` it follows the same rule with ``V_before = V_k`` at the
+threshold crossing and gain 1 (the reset is the neuron's own step, not a copied
+synaptic current), so its fixed point is ``u m W[k,k] = -2 (T_k - V_rest)``, the
+optimal reset ``-(|D_k|^2 + mu)`` of a nominal neuron, and it follows a
+mismatched threshold.  A change acts from the next spike of ``k`` on.
 """
 from __future__ import annotations
 
@@ -84,7 +88,7 @@ def discrete_rule(v_before, omega_nk_v, omega_v, v_rest):
 
 
 @njit(cache=True)
-def run_network(c, F, W, eff, u, omega, gain, thresh, alpha_m, gain_m, v_rest, tau_s, alpha_s,
+def run_network(c, F, W, eff, u, omega, gain, learn_reset, thresh, alpha_m, gain_m, v_rest, tau_s, alpha_s,
                 alpha_r, max_spikes, v, i_f, r, learn, record, r_rec, spk_step, spk_idx,
                 counts, n_updates):
     """Simulate ``T = c.shape[0]`` steps of the EBN; optionally learn in place.
@@ -101,6 +105,10 @@ def run_network(c, F, W, eff, u, omega, gain, thresh, alpha_m, gain_m, v_rest, t
         Efficacy factor of each synapse (mismatch; 1 for a nominal chip).
     u : float
         Volts per weight unit.
+    gain : float
+        Comparator gain of the rule for synapses (n != k).
+    learn_reset : bool
+        Apply the rule (gain 1) to the diagonal (the reset) as well.
     omega : float
         Grid step of the rule in weight units.
     thresh, alpha_m, gain_m : (N,) float64
@@ -172,8 +180,9 @@ def run_network(c, F, W, eff, u, omega, gain, thresh, alpha_m, gain_m, v_rest, t
                 g = u * eff[n, k]
                 kick = g * W[n, k]
                 # the rule sees V_before = v[n]: no effect of k's spike yet
-                if learn and n != k:
-                    s = discrete_rule(v[n], gain * kick, gain * g * omega, v_rest)
+                if learn and (n != k or learn_reset):
+                    gn = gain if n != k else 1.0
+                    s = discrete_rule(v[n], gn * kick, gn * g * omega, v_rest)
                     if s != 0:
                         W[n, k] += s * omega
                         n_updates[0] += 1

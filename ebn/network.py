@@ -218,7 +218,8 @@ def simulate(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = False,
     max_spikes = n if cfg.max_spikes_per_step is None else cfg.max_spikes_per_step
     status, step, neuron, n_rec = run_network(
         c, net.F, W, np.ascontiguousarray(net.chip.rec), float(cfg.weight_unit_v),
-        float(cfg.granularity), float(cfg.gain), np.ascontiguousarray(net.thresholds), alpha_m, gain_m,
+        float(cfg.granularity), float(cfg.gain), bool(cfg.learn_reset),
+        np.ascontiguousarray(net.thresholds), alpha_m, gain_m,
         float(cfg.v_rest), float(cfg.tau_syn), alpha_s, alpha_r, int(max_spikes),
         v, i_f, r, bool(learn),
         bool(record), r_rec, spk_step, spk_idx, counts, n_upd)

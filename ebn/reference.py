@@ -59,10 +59,12 @@ def simulate_numpy(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = 
                 vb.append(v.copy())
             kick = u * eff[:, k] * W[:, k]
             if learn:
-                a = 2.0 * v + g * kick
-                step_v = g * u * eff[:, k] * om
-                inc = (a < -0.5 * step_v + 2.0 * cfg.v_rest) & offdiag[:, k]
-                dec = (a > 0.5 * step_v + 2.0 * cfg.v_rest) & offdiag[:, k]
+                gv = np.where(offdiag[:, k], g, 1.0)  # the reset is seen with gain 1
+                a = 2.0 * v + gv * kick
+                step_v = gv * u * eff[:, k] * om
+                mask = np.ones(n, dtype=bool) if cfg.learn_reset else offdiag[:, k]
+                inc = (a < -0.5 * step_v + 2.0 * cfg.v_rest) & mask
+                dec = (a > 0.5 * step_v + 2.0 * cfg.v_rest) & mask
                 W[:, k] += om * (inc.astype(np.float64) - dec.astype(np.float64))
             v[k] += kick[k]
             others = offdiag[:, k]

@@ -36,13 +36,14 @@ def test_rule_is_the_loss_comparison_of_eq2():
         assert discrete_rule(vb, om_nk, om, vr) == expect
 
 
-def _one_step(v_post, w_post_from_pre, gain=1.0, u=0.25, omega=2.0, v_rest=0.25):
-    """Neuron 0 spikes once; neuron 1 holds V_before = v_post (no leak, no input)."""
+def _one_step(v_post, w_post_from_pre, gain=1.0, u=0.25, omega=2.0, v_rest=0.25, learn_reset=True,
+              v_spiking=2.0, w_reset=-4.0):
+    """Neuron 0 (V = v_spiking > T = 1) spikes once; neuron 1 holds V_before = v_post."""
     n = 2
-    W = np.array([[-4.0, 0.0], [w_post_from_pre, -4.0]])
-    run_network(np.zeros((1, 1)), np.zeros((n, 1)), W, np.ones((n, n)), u, omega, gain,
+    W = np.array([[w_reset, 0.0], [w_post_from_pre, -4.0]])
+    run_network(np.zeros((1, 1)), np.zeros((n, 1)), W, np.ones((n, n)), u, omega, gain, learn_reset,
                 np.array([1.0, 10.0]), np.ones(n), np.zeros(n), v_rest, 1e-3, 0.9, 0.9, 1,
-                np.array([2.0, v_post]), np.zeros(n), np.zeros(n), True, False, np.zeros((0, n)),
+                np.array([v_spiking, v_post]), np.zeros(n), np.zeros(n), True, False, np.zeros((0, n)),
                 np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(n, np.int64), np.zeros(1, np.int64))
     return W
 
@@ -55,10 +56,23 @@ def _one_step(v_post, w_post_from_pre, gain=1.0, u=0.25, omega=2.0, v_rest=0.25)
     (0.25, 1.0 + EPS, -1.0 + EPS),  # just above -> -omega
 ])
 def test_kernel_applies_the_rule_with_v_before(v_post, w, expected):
-    W = _one_step(v_post, w)
+    W = _one_step(v_post, w, learn_reset=False)
     assert W[1, 0] == expected
-    assert W[0, 0] == -4.0  # the reset (diagonal) is not a synapse: never learned
+    assert W[0, 0] == -4.0  # reset learning off: the diagonal stays
     assert W[0, 1] == 0.0   # neuron 1 did not spike: its column is untouched
+
+
+@pytest.mark.parametrize("v_spiking, w_reset, expected", [
+    # the reset follows eq. 3 with gain 1 and V_before = V_k at the crossing (V_rest = 0.25):
+    # band for 2 V_k + u W_kk: [0.25, 0.75] (u = 0.25, omega = 2, V_rest = 0.25)
+    (2.0, -4.0, -6.0),    # 4 - 1 = 3 > 0.75: DEC (deeper reset)
+    (1.25, -7.0, -7.0),   # 2.5 - 1.75 = 0.75: upper boundary, unchanged (gain 3 would give INC)
+    (1.25, -9.0, -9.0),   # 2.5 - 2.25 = 0.25: lower boundary, unchanged
+    (1.25, -10.0, -8.0),  # 2.5 - 2.5 = 0 < 0.25: INC
+])
+def test_reset_follows_the_rule_with_unit_gain(v_spiking, w_reset, expected):
+    W = _one_step(0.25, 0.0, gain=3.0, v_spiking=v_spiking, w_reset=w_reset)
+    assert W[0, 0] == expected
 
 
 def test_kernel_rule_gain_scales_weight_and_band():
