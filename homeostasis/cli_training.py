@@ -29,7 +29,7 @@ def _pos_int(s: str) -> int:
 
 
 def _common(p: argparse.ArgumentParser, name: str, sweep: bool = False) -> None:
-    p.add_argument("--out", type=Path, default=Path("runs") / name, help="output folder (default runs/%(default)s)")
+    p.add_argument("--out", type=Path, default=Path("runs") / name, help="output folder (default %(default)s)")
     p.add_argument("--seed", type=_nonneg_int, default=0,
                    help="run seed: initial weights, network, kick delays, trial noise, rounding (default 0)")
     p.add_argument("--quick", action="store_true", help="short version (minutes)")
