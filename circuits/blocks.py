@@ -362,8 +362,16 @@ def traff_experiments(i_refs=(1e-9, 1e-8, 1e-7), progress=None) -> dict:
         detail[key] = run["decisions"]
         if progress:
             progress.update(1)
-    # the twin: an ideal comparator with the measured delay; it decides every tested step correctly
+    # the twin: an ideal comparator with the measured delay and offset 0 (ideal current sources:
+    # |offset| < resolution); agreement = final decisions equal to the twin's sign decisions
+    twin = TraffComparatorTwin(offset=0.0, delay=delay.get(ref_key(1e-8), 0.0) if np.isfinite(
+        delay.get(ref_key(1e-8), np.nan)) else 0.0)
+    # SPICE's decision: the wanted rail when reached, otherwise the opposite
+    pairs = [(bool(twin.decide(d["di_a"])), d["want_high"] if d["correct"] else not d["want_high"])
+             for decs in detail.values() for d in decs]
+    agree = float(np.mean([a == b for a, b in pairs]))
     return {"resolution_a": res, "delay_s": delay, "all_decisions_correct": bool(correct_all),
+            "twin": {"offset_a": twin.offset, "delay_s": twin.delay, "decisions_agree_fraction": agree},
             "delay_definition": "worst VDD/2 crossing time after a step of the net current to "
                                 "+-1 % of the reference",
             "decision_window_s": DECISION_WINDOW_S, "decisions": detail, "_waves": waves}
@@ -593,9 +601,11 @@ def verify(config: VerifyConfig, progress=None) -> dict:
 
 
 def strip_waves(obj):
-    """A copy of ``obj`` without the ``_waves`` entries (for metrics.json)."""
+    """A copy of ``obj`` without the ``_waves`` entries and with NaN as None (for metrics.json)."""
     if isinstance(obj, dict):
         return {k: strip_waves(v) for k, v in obj.items() if not k.startswith("_")}
-    if isinstance(obj, list):
+    if isinstance(obj, (list, tuple)):
         return [strip_waves(v) for v in obj]
+    if isinstance(obj, (float, np.floating)) and not math.isfinite(obj):
+        return None
     return obj
