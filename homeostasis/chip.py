@@ -54,6 +54,19 @@ of the postsynaptic core: core 0 ``W0`` = w_ee (Pyr->Pyr, AMPA), core 0 ``W1``
 
 Each neuron accepts at most 64 inputs (CAM entries); :meth:`set_connections`
 raises ``ValueError`` naming the neuron and its count otherwise.
+
+Only neurons that can be excited are integrated: those in a connection, a
+target of external input, given DC (``dc_a`` / ``dc_schedule``), recorded,
+or on a core whose ``DC`` bias is non-zero (a core DC bias drives all 256
+neurons of the core, as on the chip).  The others stay at rest.
+
+Runs: :meth:`run` continues from the current state and keeps the final state
+(``drain`` resets it); :meth:`run_batch` runs ``n_reps`` independent trials
+from the current state in one parallel kernel call (each with its own input
+spikes and noise seed) and leaves the state unchanged.  Both return
+:class:`~homeostasis.interface.SpikeRecord` (global neuron indices, spike
+times in s, requested traces ``(n_steps, n_recorded)`` plus ``"neurons"``),
+with the noise seed used as the extra attribute ``seed``.
 """
 from __future__ import annotations
 

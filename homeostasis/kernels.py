@@ -1,7 +1,7 @@
 """numba kernels of the DYNAP-SE2 behavioural model: DPI neurons and DPI synapses.
 
-Neuron (current-mode DPI adaptive-exponential I&F; SPEC §4, Chicca et al. 2014,
-eq. 5 of the DPI neuron; the same equation as teili's and Rockpool's)::
+Neuron (current-mode DPI adaptive-exponential I&F; SPEC §4, the DPI neuron
+equation of Chicca et al. 2014, as in teili and Rockpool's DynapSim)::
 
     tau (1 + I_g/I) dI/dt = (I_g/I_tau) (I_in - I_sh - I_tau) + (I_a/I_tau)(I + I_g) - I (1 + I_sh/I_tau)
 
@@ -11,8 +11,11 @@ currents (adaptation and GABA_A, which act like a larger leak, as the AHP term
 of the SPEC equation), ``I_in = I_ampa + I_nmda g(I) - I_gaba_b + I_dc + I_noise``
 (GABA_B subtracts), ``g(I) = I / (I + I_nmda_thr)`` the NMDA voltage gate in
 current mode (a Boltzmann gate with slope U_T/kappa in voltage), and the
-positive feedback ``I_a = I_a,gain / (1 + exp(-(I - I_a,th)/I_a,norm))``
-(sigmoid, as in teili/Rockpool).
+positive feedback ``I_a = I_a,gain x^2 / (1 + x^2)``, ``x = I / I_a,th``: a
+sigmoid in log-current (i.e. in membrane voltage) that grows as a power of
+``I`` below the knee ``I_a,th`` and saturates at ``I_a,gain`` (teili and
+Rockpool use a logistic function of ``I``; this rational form has the same
+fixed-point structure and needs no exponential, so the neuron loop vectorises).
 
 Rewritten, the equation is ``dI/dt = m(I) I (P - Q I)`` with
 ``m = 1 / (tau (I + I_g))``, ``P = (I_g/I_tau)(I_in - I_sh - I_tau + I_a)`` and
@@ -23,9 +26,11 @@ start of the step and the resulting logistic equation is integrated exactly::
 
     I(t + dt) = I E / (1 + I Q m dt (E - 1)/r),   r = m P dt,  E = exp(r)
 
-(evaluated as ``1 / (exp(-r)/I + Q m dt (1 - exp(-r))/r)`` for ``r > 0``).
-
-This is exact for the deep-subthreshold regime ``I << I_g`` (where ``m`` is
+It is evaluated as ``I' = I|P| / (e^{-|r|}|P| + I Q (1 - e^{-|r|}))`` for
+``r >= 0`` and ``I' = I e^{-|r|}|P| / (|P| + I Q (1 - e^{-|r|}))`` for ``r < 0``
+with one branch-free evaluation of ``1 - e^{-|r|}`` (:func:`_one_minus_exp_neg`),
+``|r|`` capped at 32 (beyond, the step lands on the fixed point ``P/Q`` to
+within e^-32).  This is exact for the deep-subthreshold regime ``I << I_g`` (where ``m`` is
 constant and the equation is linear in ``ln I``: a capacitor charged by
 ``I_in - I_tau``), exact for constant inputs in the no-feedback linear regime
 up to the frozen ``m``, unconditionally stable for ``Q >= 0``, and reproduces
@@ -34,7 +39,7 @@ The membrane current never falls below the leakage floor ``I0``.  A spike is
 emitted when ``I >= I_spkthr``; the membrane is then held at ``I_reset`` for
 the refractory period ``t_ref`` (rounded up to whole steps).
 
-Synapses (DPI, Bartolozzi & Indiveri 2007, eq. 6; SPEC §2) in their linear
+Synapses (DPI, Bartolozzi & Indiveri 2007; the SPEC §2 equation) in their linear
 regime ``I_syn >> I_gain``: between pulses ``tau_s dI_syn/dt = -I_syn`` (exact
 exponential decay, ``tau_s = C_syn U_T/(kappa I_tau,s)``); an input pulse of
 width ``t_pw`` carrying weight current ``I_w`` moves ``I_syn`` towards
@@ -46,8 +51,8 @@ spikes.
 
 Noise: an Ornstein-Uhlenbeck input current per neuron (std ``noise_std`` A,
 time constant ``noise_tau`` s), updated exactly; the innovations are uniform
-with unit variance from a per-repetition xorshift64* generator seeded
-explicitly.
+with unit variance, from per-neuron xorshift32 generators whose states are
+spread from the repetition's explicit seed by splitmix64.
 
 All arrays are float64/int64 and contiguous; the batched kernel runs
 independent repetitions with ``prange``.

@@ -95,7 +95,7 @@ def brian2_group(b2, params: dict, neurons: np.ndarray, *, noise_std: float = 0.
     eqs = DPI_EQUATIONS
     ns = {}
     if noise_std > 0:
-        eqs = eqs.replace("Inoise : amp\n", NOISE_EQUATION + "\n")
+        eqs = eqs.replace("\nInoise : amp\n", "\n" + NOISE_EQUATION + "\n")
         ns = {"tau_noise": noise_tau * b2.second, "sigma_noise": noise_std * b2.amp}
     g = b2.NeuronGroup(len(neurons), eqs, threshold="Imem > Ispkthr",
                        reset="Imem = Ireset\nIahp += ahp_jump", refractory="tref", method=method,
