@@ -296,7 +296,7 @@ def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_i
                     desc="regime")
     corr = {"pyr": [], "pv": []}
     cv2 = {"pyr": [], "pv": []}
-    net_means = []
+    n_trials, n_sustained = 0, 0
     for name, m, _ in _converged_runs(res):
         chip, net, cfg = _chip_with_codes(m)
         rng = np.random.default_rng(stream_seed(m["seed"], "regime"))
@@ -304,6 +304,8 @@ def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_i
         seeds = [int(s) for s in rng.integers(1, 2**62, size=trials)]
         for rec in run_trials(chip, 1.0, kicks, seeds):
             t_end = float(rec.times_s.max()) if rec.times_s.size else 0.0
+            n_trials += 1
+            n_sustained += t_end >= 0.9
             if t_end - cfg.t_ignore_s < 0.1:
                 continue  # activity died: no in-burst window to analyse
             for key, pop in (("pyr", net.exc), ("pv", net.inh)):
@@ -312,6 +314,9 @@ def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_i
     mean = lambda v: float(np.nanmean(v)) if len(v) else float("nan")  # noqa: E731
     metrics = {
         "networks": len(_converged_runs(res)), "runs": len(res), "trials_per_network": trials,
+        "sustained_fraction": n_sustained / n_trials if n_trials else float("nan"),
+        "sustained_note": "fraction of trials of converged networks whose activity lasts to >= 0.9 s; "
+                          "statistics use trials with >= 0.1 s of in-burst activity",
         "mean_corr": {k: mean(v) for k, v in corr.items()},
         "mean_cv2": {k: mean(v) for k, v in cv2.items()},
         "paper": {"mean_corr": {"pyr": 0.037, "pv": 0.069}, "mean_cv2": {"pyr": 0.949, "pv": 0.945}},

@@ -148,7 +148,7 @@ def plot_paradoxical(bins, psth, stim, path) -> Path:
             m, s = psth[:, j].mean(axis=0), psth[:, j].std(axis=0)
             ax.plot(centers, m, color=col, label=lab)
             ax.fill_between(centers, m - s, m + s, color=col, alpha=0.2)
-    ax.axvspan(*stim, color="0.85", label="PV stimulus")
+    ax.axvspan(*stim, color="0.85", label="PV stimulus", zorder=0)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("rate (Hz)")
     ax.set_title(f"paradoxical effect (n = {psth.shape[0]} trials)")
