@@ -82,7 +82,7 @@ def _check_finite(name: str, arr: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- spike extender
 def spike_extender_run(i_pw: float, char: Characterisation, t2: float | None = None,
-                       points: int = 600) -> dict:
+                       points: int = 300) -> dict:
     """One transient of ``benches/spike_extender_tb.cir`` and its measured figures.
 
     Parameters
@@ -385,8 +385,8 @@ def mc_spike_extender(char: Characterisation, seed: int, i_pw: float = 10e-9) ->
     twin = SpikeExtenderTwin(C_PW_F, char.v_sw_extender)
     w = twin.width(i_pw)
     stop = 2e-6 + 1.6 * w
-    r = spice.run_tran("benches/spike_extender_mc.cir", step=stop / 600, stop=stop, corner="tt_mm", seed=seed,
-                       params={"ipw": i_pw}, max_step=stop / 600)
+    r = spice.run_tran("benches/spike_extender_mc.cir", step=stop / 300, stop=stop, corner="tt_mm", seed=seed,
+                       params={"ipw": i_pw}, max_step=stop / 300)
     widths = []
     for k in range(1, MC_INSTANCES + 1):
         out = r.v(f"out{k}")
@@ -471,7 +471,7 @@ def golden_runs(char: Characterisation | None = None) -> dict:
     extender, 0.1 s of the 100 Hz DPI train (:func:`dpi_train_run` defaults),
     the Traff bench at 10 nA."""
     char = char or characterise()
-    return {"spike_extender": spike_extender_run(GOLDEN_I_PW_A, char),
+    return {"spike_extender": spike_extender_run(GOLDEN_I_PW_A, char, points=600),
             "dpi_synapse": dpi_train_run(char, duration_s=GOLDEN_TRAIN_S),
             "traff_comparator": traff_run(1e-8)}
 
