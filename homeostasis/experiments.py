@@ -72,6 +72,17 @@ def make_chip(chip_seed: int, *, dt: float | None = None, mismatch_cv: float = 0
     return chip
 
 
+def chip_fingerprint() -> str:
+    """SHA-1 (12 hex digits) of the chip model's source files: which model version produced a run."""
+    import hashlib
+    h = hashlib.sha1()
+    here = Path(__file__).parent
+    for name in ("dac.py", "chip.py", "kernels.py", "neuron_types.py"):
+        f = here / name
+        h.update(f.read_bytes() if f.exists() else b"")
+    return h.hexdigest()[:12]
+
+
 def rule_config(rule: str = "text", **overrides) -> RuleConfig:
     """RuleConfig from a named setting (``'text'``: paper text; ``'code'``: authors' code) plus overrides."""
     if rule not in RULES:
@@ -113,7 +124,7 @@ def train_run(seed: int, chip_seed: int, n_iterations: int = 400, n_reps: int = 
                      f"+-{cfg.tol_e_hz:g} Hz (Pyr) and +-{cfg.tol_i_hz:g} Hz (PV) of the targets",
         "initial_codes": res.codes[0, :4].tolist(), "final_codes": res.codes[-1].tolist(),
         "final_currents_a": res.currents_a[-1].tolist(),
-        "dt_s": float(chip.config.dt), "mismatch_cv": float(mismatch_cv),
+        "dt_s": float(chip.config.dt), "mismatch_cv": float(mismatch_cv), "chip_model": chip_fingerprint(),
         "saturated_updates": int(res.saturated.sum()),
         "wall_s": time.perf_counter() - t0,
     }
