@@ -87,3 +87,18 @@ def test_bad_run_arguments():
         chip.run(0.1, record=("v_mem",))
     with pytest.raises(ValueError, match="ChipConfig.dt"):
         ChipConfig(dt=0.5)
+
+
+def test_dc_schedule_window():
+    chip = DynapSE2Chip(2)
+    chip.apply_neuron_type(0, PYR)
+    on = np.zeros(1024)
+    on[:5] = 2e-9
+    rec = chip.run(0.4, dc_schedule=[(0.1, on), (0.25, np.zeros(1024))], seed=1)
+    assert rec.neurons.size > 5
+    # spikes only while the DC is on (the membrane starts at rest; the last spike is at most one step late)
+    assert rec.times_s.min() >= 0.1 and rec.times_s.max() <= 0.25 + chip.config.dt
+    with pytest.raises(ValueError, match="dc_a or dc_schedule"):
+        chip.run(0.1, dc_a=on, dc_schedule=[(0.0, on)])
+    with pytest.raises(ValueError, match="dc_schedule start"):
+        chip.run(0.1, dc_schedule=[(0.2, on)])
