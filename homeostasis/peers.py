@@ -74,7 +74,7 @@ NOISE_EQUATION = "dInoise/dt = -Inoise/tau_noise + sigma_noise*sqrt(2/tau_noise)
 
 def brian2_available() -> bool:
     try:
-        import brian2  # noqa: F401
+        import brian2  # noqa: F401  (availability check only)
     except ImportError:
         return False
     return True

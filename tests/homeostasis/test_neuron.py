@@ -6,7 +6,6 @@ from scipy.optimize import brentq
 from homeostasis.chip import ChipConfig, DynapSE2Chip
 from homeostasis.neuron_types import PV, PYR
 
-U_T_KAPPA = None
 
 
 def _chip(**cfg):
