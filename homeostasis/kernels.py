@@ -105,7 +105,7 @@ _S_IM, _S_AMPA, _S_NMDA, _S_GABA, _S_GABB, _S_AHP, _S_NZ, _S_REFR, _S_DC = range
 
 @njit(cache=True, error_model="numpy")
 def _membrane_step(P, S, out, m_n):
-    """One step of the membrane of all ``m_n`` neurons: ``out[0]`` new I_mem, ``out[1]`` refractory steps left.
+    """One step of the membrane of all ``m_n`` neurons into ``out[0]`` (refractoriness is applied by the caller).
 
     A separate (not inlined) function so LLVM vectorises the loop on its own
     (SIMD over neurons); see the module docstring for the scheme.
@@ -138,10 +138,7 @@ def _membrane_step(P, S, out, m_n):
         den = b_ * ap + im * q * om
         new = im * a_ * ap / den
         new = new if den > 0.0 else 1e300   # den <= 0: finite-time upstroke within the step
-        new = new if new > P[_P_FLOOR, i] else P[_P_FLOOR, i]
-        rf = S[_S_REFR, i]
-        out[0, i] = new if rf < 0.5 else P[_P_RESET, i]
-        out[1, i] = rf - 1.0 if rf >= 0.5 else 0.0
+        out[0, i] = new if new > P[_P_FLOOR, i] else P[_P_FLOOR, i]
 
 
 @njit(cache=True, error_model="numpy")
@@ -186,7 +183,7 @@ def _run_one(rep, n_steps, dt,
         S[_S_NZ, i] = noise_s[rep, i]
         S[_S_REFR, i] = refr_s[rep, i]
         S[_S_DC, i] = i_dc[i]
-    out = np.empty((2, m_n))
+    out = np.empty((1, m_n))
     acc = np.zeros((4, m_n))
     # which synapse types / adaptation can be non-zero during this run
     use_syn = np.zeros(4, dtype=np.bool_)
@@ -215,7 +212,6 @@ def _run_one(rep, n_steps, dt,
     # uniform innovations of unit variance: sqrt(12) * (u - 1/2)
     amp = noise_std * np.sqrt(1.0 - noise_decay * noise_decay) * 2.0 * _SQRT3
     noise_scale = amp / 4294967296.0
-    noise_mid = 0.5 * amp
     use_noise = noise_std > 0.0
     spk = np.empty(m_n, dtype=np.int64)
     n_spk = 0
@@ -254,14 +250,20 @@ def _run_one(rep, n_steps, dt,
                 x ^= np.uint32(x >> np.uint32(17))
                 x ^= np.uint32(x << np.uint32(5))
                 rs[i] = x
-                S[_S_NZ, i] = S[_S_NZ, i] * noise_decay + (noise_scale * np.float64(x) - noise_mid)
+                # the state read as a signed 32-bit integer is uniform on [-2^31, 2^31)
+                S[_S_NZ, i] = S[_S_NZ, i] * noise_decay + noise_scale * np.float64(np.int32(x))
         # membrane: exact logistic step with frozen coefficients (branch-free, vectorised)
         _membrane_step(P, S, out, m_n)
         # threshold, reset, refractory, adaptation jump
         n_spk = 0
         for i in range(m_n):
+            if S[_S_REFR, i] >= 0.5:
+                # refractory: held at the reset current
+                S[_S_REFR, i] -= 1.0
+                S[_S_IM, i] = P[_P_RESET, i]
+                continue
             new = out[0, i]
-            rf = out[1, i]
+            rf = 0.0
             if new >= P[_P_SPKTHR, i]:
                 spk[n_spk] = i
                 n_spk += 1
