@@ -198,9 +198,9 @@ def cmd_mismatch(args) -> int:
     t0 = time.perf_counter()
     with _bar(len(cvs) * chips, args.quiet, "mismatch") as bar:
         study = experiments.mismatch_study(cfg, tcfg, cvs, chips, args.seed, out, progress=lambda: bar.update(1))
+    study["config"] = cfg.to_dict()
     study["summary"] = experiments.summarise_mismatch(study)
     study["wall_s"] = time.perf_counter() - t0
-    study["config"] = cfg.to_dict()
     study["train_config"] = tcfg.to_dict()
     _write_json(out / "metrics.json", study)
     plotting.plot_mismatch(study, out / "mismatch.png")
@@ -209,7 +209,8 @@ def cmd_mismatch(args) -> int:
             print(f"CV {float(cv) * 100:4.0f} %: decoding error learned {s['learned_decoding_error'][1]:.3f} "
                   f"vs deployed {s['deployed_decoding_error'][1]:.3f}; rate learned "
                   f"{s['learned_rate_hz'][1]:.2f} vs deployed {s['deployed_rate_hz'][1]:.2f} Hz (medians); "
-                  f"learned better on {s['learned_better']}/{s['n']} chips")
+                  f"learned better on {s['learned_better']}/{s['n']} chips "
+                  f"({s['learned_better_tau_mem']}/{s['n']} with the {cfg.tau_mem * 1e3:g} ms readout)")
     return 0
 
 

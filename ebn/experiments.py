@@ -127,17 +127,20 @@ def mismatch_study(cfg: EBNConfig, tcfg: TrainConfig, cvs, n_chips: int, seed: i
 
 
 def summarise_mismatch(study: dict) -> dict:
-    """Per CV: median and quartiles of decoding error and rate for learned and deployed,
-    and the number of chips on which learned decodes better than deployed."""
+    """Per CV: quartiles (25, 50, 75 %) of the decoding errors (readout filter
+    ``tau_readout`` and ``tau_mem``) and of the rate for learned and deployed, and
+    the number of chips on which learned decodes better than deployed."""
     out = {}
     for cv in study["cvs"]:
         runs = [r for r in study["runs"] if r["cv"] == cv]
         d = {}
         for which in ("learned", "deployed"):
-            for q in ("decoding_error", "rate_hz"):
+            for q in ("decoding_error", "decoding_error_tau_mem", "rate_hz"):
                 a = np.array([r[which][q] for r in runs])
                 d[f"{which}_{q}"] = [float(np.percentile(a, 25)), float(np.median(a)), float(np.percentile(a, 75))]
         d["learned_better"] = int(sum(r["learned"]["decoding_error"] < r["deployed"]["decoding_error"] for r in runs))
+        d["learned_better_tau_mem"] = int(sum(r["learned"]["decoding_error_tau_mem"]
+                                              < r["deployed"]["decoding_error_tau_mem"] for r in runs))
         d["n"] = len(runs)
         out[f"{cv:g}"] = d
     return out

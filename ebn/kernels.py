@@ -141,7 +141,8 @@ def run_network(c, F, W, eff, u, omega, gain, learn_reset, thresh, alpha_m, gain
     inst = tau_s <= 0.0
     syn_gain = tau_s * (1.0 - alpha_s)
     for t in range(T):
-        # --- integrate one step
+        # --- integrate one step (and note whether any neuron is above threshold)
+        any_above = False
         for n in range(N):
             drive = 0.0
             for d in range(nx):
@@ -155,9 +156,11 @@ def run_network(c, F, W, eff, u, omega, gain, learn_reset, thresh, alpha_m, gain
             v[n] = vn
             r[n] *= alpha_r
             spiked[n] = False
+            if vn > thresh[n]:
+                any_above = True
         # --- resolve threshold crossings in order (most supra-threshold first)
         n_spk = 0
-        while n_spk < max_spikes:
+        while any_above and n_spk < max_spikes:
             k = -1
             best = 0.0
             for n in range(N):

@@ -16,6 +16,23 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _gram(R, X, G, B):
+    """Accumulate ``G += R^T R`` and ``B += R^T X`` (single-threaded loops)."""
+    T, n = R.shape
+    nx = X.shape[1]
+    for t in range(T):
+        for i in range(n):
+            ri = R[t, i]
+            if ri == 0.0:
+                continue
+            for j in range(n):
+                G[i, j] += ri * R[t, j]
+            for d in range(nx):
+                B[i, d] += ri * X[t, d]
 
 
 def _offdiag(a: np.ndarray) -> np.ndarray:
@@ -44,12 +61,22 @@ def weight_distance(C: np.ndarray, C_opt: np.ndarray) -> tuple[float, float]:
 
 
 def fit_readout(rs: list[np.ndarray], xs: list[np.ndarray]) -> np.ndarray:
-    """Least-squares readout ``W`` (N x Nx) with ``x ~ r W`` over the given segments."""
-    R = np.concatenate(rs, axis=0)
-    X = np.concatenate(xs, axis=0)
-    if R.shape[0] != X.shape[0]:
-        raise ValueError(f"readout inputs have {R.shape[0]} rows, targets {X.shape[0]}")
-    W, *_ = np.linalg.lstsq(R, X, rcond=None)
+    """Least-squares readout ``W`` (N x Nx) with ``x ~ r W`` over the given segments.
+
+    Solved through the normal equations ``(R^T R) W = R^T X`` (N x N, summed over
+    segments) with an SVD-based solver, which also handles silent neurons
+    (zero columns) by the minimum-norm solution.
+    """
+    if len(rs) != len(xs):
+        raise ValueError(f"{len(rs)} readout segments but {len(xs)} target segments")
+    n = rs[0].shape[1]
+    G = np.zeros((n, n))
+    B = np.zeros((n, xs[0].shape[1]))
+    for r, x in zip(rs, xs):
+        if r.shape[0] != x.shape[0]:
+            raise ValueError(f"readout inputs have {r.shape[0]} rows, targets {x.shape[0]}")
+        _gram(np.ascontiguousarray(r, dtype=np.float64), np.ascontiguousarray(x, dtype=np.float64), G, B)
+    W, *_ = np.linalg.lstsq(G, B, rcond=None)
     return W
 
 
@@ -57,7 +84,9 @@ def decoding_error(W: np.ndarray, rs: list[np.ndarray], xs: list[np.ndarray]) ->
     """Normalised squared error ``sum_d var(x_d - x_hat_d) / sum_d var(x_d)`` of readout ``W``."""
     R = np.concatenate(rs, axis=0)
     X = np.concatenate(xs, axis=0)
-    err = X - R @ W
+    err = X.copy()
+    for d in range(X.shape[1]):  # matrix-vector products: no multithreaded BLAS call
+        err[:, d] -= R @ np.ascontiguousarray(W[:, d])
     return float(np.sum(np.var(err, axis=0)) / np.sum(np.var(X, axis=0)))
 
 

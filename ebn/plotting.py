@@ -100,9 +100,13 @@ def plot_granularity(sweep: dict, path: Path) -> None:
 
 def plot_mismatch(study: dict, path: Path) -> None:
     """Decoding error and rate vs mismatch CV: deployed Omega* vs learned, every chip shown."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
     cvs = np.array(study["cvs"]) * 100
-    for ax, key, lab in ((axes[0], "decoding_error", "decoding error"), (axes[1], "rate_hz", "rate per neuron (Hz)")):
+    tr = study.get("config", {}).get("tau_readout", 0.01) * 1e3
+    tm = study.get("config", {}).get("tau_mem", 0.05) * 1e3
+    for ax, key, lab in ((axes[0], "decoding_error", f"decoding error (readout {tr:g} ms)"),
+                         (axes[1], "decoding_error_tau_mem", f"decoding error (readout {tm:g} ms)"),
+                         (axes[2], "rate_hz", "rate per neuron (Hz)")):
         for which, col, off in (("deployed", "C3", -0.4), ("learned", "C0", 0.4)):
             meds = []
             for cv in study["cvs"]:
