@@ -278,6 +278,13 @@ def _converged_runs(res: dict) -> list:
     return [(n, m, a) for n, (m, a) in res.items() if m["converged"][0]]
 
 
+def _model_versions(res: dict) -> dict:
+    """Chip-model fingerprints of the trainings vs the model analysing them now."""
+    trained = sorted({m.get("chip_model", "unrecorded") for m, _ in res.values()})
+    now = chip_fingerprint()
+    return {"trained_on": trained, "analysed_on": now, "same": trained == [now]}
+
+
 def _chip_with_codes(m: dict, dt=None):
     chip = make_chip(m["chip_seed"], dt=m.get("dt_s", dt), mismatch_cv=m.get("mismatch_cv", 0.2))
     net = build_network(NetworkConfig(**m["network"]), seed=m["seed"])
@@ -325,6 +332,7 @@ def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_i
     mean = lambda v: float(np.nanmean(v)) if len(v) else float("nan")  # noqa: E731
     metrics = {
         "networks": len(_converged_runs(res)), "runs": len(res), "trials_per_network": trials,
+        "chip_model": _model_versions(res),
         "sustained_fraction": n_sustained / n_trials if n_trials else float("nan"),
         "sustained_note": "fraction of trials of converged networks whose activity lasts to >= 0.9 s; "
                           "statistics use trials with >= 0.1 s of in-burst activity",
@@ -411,6 +419,7 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
         else:
             stats[key] = {}
     metrics = {"networks": len(_converged_runs(res)), "trials_analysed": int(rows.shape[0]),
+               "chip_model": _model_versions(res),
                "trials_fully_suppressed": suppressed, "trials_not_sustained_before": died_before,
                "dc_a": dc_a, "windows_s": {"before": [0.2, 0.4], "during": [0.4, 0.6], "after": [0.7, 0.9]},
                "stats": stats,
