@@ -90,13 +90,14 @@ def weight_from_bits(bits: np.ndarray) -> np.ndarray:
 
 
 def run_spice(cfg: ExperimentConfig, params: PlasticSynapseParams = PlasticSynapseParams(),
-              max_step: float = SPICE_MAX_STEP_S, corner: str = "tt", seed: int | None = None) -> Trace:
-    """Transistor-level run of experiment ``cfg.experiment`` (ngspice, sky130)."""
+              max_step: float = SPICE_MAX_STEP_S, corner: str = "tt", seed: int | None = None,
+              timeout_s: float = 7200.0) -> Trace:
+    """Transistor-level run of experiment ``cfg.experiment`` (ngspice, sky130); ``timeout_s`` wall limit."""
     from .spice import run_tran
 
     text = _bench_text(BENCHES[cfg.experiment])
     r = run_tran(text, SPICE_STEP_S, cfg.duration_s, params=bench_params(cfg, params), corner=corner,
-                 seed=seed, max_step=max_step)
+                 seed=seed, max_step=max_step, timeout_s=timeout_s)
     w = weight_from_bits(np.array([r.v(f"q{i}") for i in range(6)]))
     return _trace_from(r.time, r["i(v.xp.vimem)"], w, cfg, "spice")
 
@@ -203,7 +204,7 @@ def mc_deck(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams) -> str:
 
 def run_monte_carlo(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams = PlasticSynapseParams(),
                     seed: int = 1, max_step: float = 5e-4, model_draws: int = 200,
-                    spice: bool = True) -> dict:
+                    spice: bool = True, timeout_s: float = 36000.0) -> dict:
     """Monte Carlo of experiment 1: SPICE (``tt_mm``, one deck) and the behavioural model.
 
     Returns the per-instance SPICE metrics, the model's final weights over
@@ -222,7 +223,7 @@ def run_monte_carlo(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams 
         from .spice import run_tran
 
         r = run_tran(mc_deck(n, cfg, params), SPICE_STEP_S, cfg.duration_s, corner="tt_mm", seed=seed,
-                     max_step=max_step)
+                     max_step=max_step, timeout_s=timeout_s)
         per = []
         for j in range(n):
             w = weight_from_bits(np.array([r[f"v(q{i}_{j})"] for i in range(6)]))

@@ -91,7 +91,7 @@ class PlasticSynapseParams:
     iunit: float = 60e-12
     wp_dac: float = 36.0
     w_omega: float = 7.0
-    i_dc: float = 4.2e-9
+    i_dc: float = 4.6e-9
     cmem: float = 10e-12
     i_tau: float = 24e-12
     i_g: float = 1.2e-9
@@ -220,7 +220,7 @@ DEVICES = {
     # DPI synapse (dpi_synapse.cir)
     "syn_MTD": (2, 2, "nfet"), "syn_MTAU": (2, 2, "nfet"), "syn_MWD": (2, 2, "nfet"), "syn_MW": (2, 2, "nfet"),
     "syn_MPD": (2, 2, "pfet"), "syn_MPO": (2, 2, "pfet"), "syn_MGD": (4, 2, "nfet"), "syn_MSYN": (4, 2, "nfet"),
-    "syn_MA": (100, 1, "nfet"), "syn_MB": (100, 1, "nfet"),
+    "syn_MA": (50, 0.5, "nfet"), "syn_MB": (50, 0.5, "nfet"),
     # sign steering (plastic_synapse.cir)
     "st_MSY": (8, 8, "pfet"), "st_MSE": (8, 8, "pfet"), "st_MSI": (8, 8, "pfet"),
     "st_MNID": (8, 8, "nfet"), "st_MNIO": (8, 8, "nfet"),
