@@ -53,14 +53,18 @@ def plot_fig1(res, path: Path) -> None:
 
 
 def plot_learning_curves(curves: dict, optimal: dict, path: Path) -> None:
-    """Distance to Omega*, decoding error and rate vs iteration (optimal network dashed)."""
+    """Distance to Omega*, decoding errors (readout tau_readout and tau_mem) and rate vs
+    iteration; the optimal network's values dashed."""
     it = np.asarray(curves["iteration"])
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     axes[0].plot(it, curves["distance"], "o-", ms=3)
     axes[0].set_ylabel("distance to Omega*")
     axes[0].set_yscale("log")
-    axes[1].plot(it, curves["decoding_error"], "o-", ms=3, label="learning")
-    axes[1].axhline(optimal["decoding_error"], color="k", ls="--", label="optimal")
+    axes[1].plot(it, curves["decoding_error"], "o-", ms=3, color="C0", label="readout tau_readout")
+    axes[1].axhline(optimal["decoding_error"], color="C0", ls="--", label="optimal")
+    if "decoding_error_tau_mem" in curves:
+        axes[1].plot(it, curves["decoding_error_tau_mem"], "o-", ms=3, color="C1", label="readout tau_mem")
+        axes[1].axhline(optimal["decoding_error_tau_mem"], color="C1", ls="--", label="optimal")
     axes[1].set_ylabel("decoding error")
     axes[1].set_yscale("log")
     axes[1].legend()

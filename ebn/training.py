@@ -181,14 +181,15 @@ def train(cfg: EBNConfig, tcfg: TrainConfig, seed: int, *, chip: Chip | None = N
         W = np.array(W_init, dtype=np.float64, order="C", copy=True)
     W0 = W.copy()
     vset = validation_set(cfg, tcfg, seed)
-    curves = {"iteration": [], "distance": [], "decoding_error": [], "rate_hz": [], "sparsity": [],
-              "updates": []}
+    curves = {"iteration": [], "distance": [], "decoding_error": [], "decoding_error_tau_mem": [],
+              "rate_hz": [], "sparsity": [], "updates": []}
 
     def record(i, n_upd):
         ev = evaluate(net, W, vset, tcfg)
         curves["iteration"].append(i)
         curves["distance"].append(ev.distance)
         curves["decoding_error"].append(ev.decoding_error)
+        curves["decoding_error_tau_mem"].append(ev.decoding_error_tau_mem)
         curves["rate_hz"].append(ev.rate_hz)
         curves["sparsity"].append(ev.sparsity)
         curves["updates"].append(n_upd)
