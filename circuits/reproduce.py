@@ -60,6 +60,24 @@ def _num(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def _coarse_over_best(m):
+    """Median distance at the coarsest omega over the best median distance of the sweep."""
+    med = m["median_by_omega"]
+    keys = sorted(med, key=float)
+    best = min(med[k]["distance"] for k in keys)
+    return med[keys[-1]]["distance"] / best
+
+
+def _learned_better_fraction(m, cv_min):
+    """Fraction of chips with CV >= cv_min where the learned network decodes better than deployed Omega*."""
+    better = n = 0
+    for cv, row in m["summary"].items():
+        if float(cv) >= cv_min - 1e-12:
+            better += row["learned_better"]
+            n += row["n"]
+    return better / n if n else None
+
+
 @dataclass(frozen=True)
 class Stage:
     """One command of the reproduction."""
@@ -101,6 +119,63 @@ STAGES: tuple[Stage, ...] = (
                  _worst_ratio, _between(0.75, 1.33), "{:.2f}"),
            Claim("trimmed deck load time (s)", "SPEC: ~0.25 s trimmed vs ~6 s full", "< 1 s",
                  lambda m: m.get("deck_load_s"), _le(1.0), "{:.3f}"))),
+    Stage("verify", "Circuit blocks on sky130: spike extender, DPI synapse, Traff comparator",
+          ("circuits", "verify", "--quick"), ("circuits", "verify"),
+          (Claim("spike-extender pulse width vs twin, worst over the I_pw sweep", "t_pw = C V_sw / I_pw (µs..ms)",
+                 "≤ 15 %", lambda m: m["spike_extender"]["max_rel_err"], _le(0.15), "{:.1%}"),
+           Claim("spike-extender output rail to rail", "inverter output", "true",
+                 lambda m: m["spike_extender"]["rail_to_rail"], _is_true, "{}"),
+           Claim("DPI tau vs C U_T/(kappa I_tau), worst over ≥ 2 decades", "tau = C U_T/(kappa I_tau)", "≤ 15 %",
+                 lambda m: m["dpi_synapse"]["tau_max_rel_err"], _le(0.15), "{:.1%}"),
+           Claim("DPI steady state vs I_gain I_w / I_tau", "linear regime", "≤ 25 %",
+                 lambda m: m["dpi_synapse"]["gain_max_rel_err"], _le(0.25), "{:.1%}"),
+           Claim("DPI response to a 100 Hz train vs twin (NRMSE)", "twin trajectory", "< 10 %",
+                 lambda m: m["dpi_synapse"]["train_nrmse"], _le(0.10), "{:.1%}"),
+           Claim("Traff resolution at 10 nA (A)", "must resolve I_SL ≈ 0.3 nA", "≤ 1e-10",
+                 lambda m: m["traff_comparator"]["resolution_a"]["1e-8"], _le(1e-10), "{:.2g}"),
+           Claim("Traff decision delay at 10 nA (s)", "pulses last ~1 ms", "≤ 1e-5",
+                 lambda m: m["traff_comparator"]["delay_s"]["1e-8"], _le(1e-5), "{:.2g}"),
+           Claim("Traff all decisions correct", "", "true",
+                 lambda m: m["traff_comparator"]["all_decisions_correct"], _is_true, "{}"),
+           Claim("Monte Carlo: worst measured/predicted sigma over the blocks", "common mismatch model",
+                 "within ×1.5", lambda m: max((b["ratio"] for b in m["mismatch"].values() if isinstance(b, dict)),
+                                              key=lambda r: abs(math.log(r))),
+                 _between(1 / 1.5, 1.5), "{:.2f}"))),
+    Stage("ebn-train", "EBN trained with the discrete rule (Büchel et al. Fig. 1)",
+          ("ebn", "train", "--quick"), ("ebn", "train", "--table", "10"),
+          (Claim("initial distance to Omega*", "1.00", "≈ 1", lambda m: m["initial"]["distance"], _ge(0.9)),
+           Claim("learned distance to Omega*", "0.067", "≤ 0.10", lambda m: m["learned"]["distance"], _le(0.10)),
+           Claim("learned rate / optimal network's rate", "7.9 / 5.7 Hz = 1.39", "≤ 1.5",
+                 lambda m: m["learned"]["rate_hz"] / m["optimal"]["rate_hz"], _le(1.5), "{:.2f}"),
+           Claim("learned decoding error / optimal's", "0.21 / 0.27 = 0.78", "≤ 1.1",
+                 lambda m: m["learned"]["decoding_error"] / m["optimal"]["decoding_error"], _le(1.1), "{:.2f}"),
+           Claim("learned rate / initial rate", "7.9 / 63.4 Hz = 0.12", "< 1",
+                 lambda m: m["learned"]["rate_hz"] / m["initial"]["rate_hz"], _le(0.9999999), "{:.2f}"))),
+    Stage("ebn-granularity", "EBN: coarser weight steps converge to non-optimal weights",
+          ("ebn", "granularity", "--quick"), ("ebn", "granularity"),
+          (Claim("distance at the coarsest omega / at the best omega", "coarser → non-optimal (paper Sec. II-B)",
+                 "> 1", lambda m: _coarse_over_best(m), _ge(1.0000001), "{:.2f}"),)),
+    Stage("ebn-mismatch", "EBN on mismatched virtual chips: learned vs deployed Omega*",
+          ("ebn", "mismatch", "--quick"), ("ebn", "mismatch"),
+          (Claim("chips where learned decodes better than deployed, CV ≥ 10 %", "the rule compensates mismatch",
+                 "all", lambda m: _learned_better_fraction(m, 0.1), _ge(1.0), "{:.0%}"),)),
+    Stage("chip-neurons", "DYNAP-SE2 model: Pyr and PV neurons (Maryada et al. Fig. 1c,d)",
+          ("homeostasis", "neurons", "--quick"), ("homeostasis", "neurons"),
+          (Claim("PV rheobase / Pyr rheobase", "PV: higher threshold", "> 1",
+                 lambda m: m["fi"]["pv"]["rheobase_mean_a"] / m["fi"]["pyr"]["rheobase_mean_a"], _ge(1.0000001),
+                 "{:.2f}"),
+           Claim("PV refractory period / Pyr's", "PV: shorter refractory period", "< 1",
+                 lambda m: m["fi"]["pv"]["t_ref_mean_s"] / m["fi"]["pyr"]["t_ref_mean_s"], _le(0.9999999),
+                 "{:.2f}"),
+           Claim("PV FI gain above 1 nA / Pyr's", "PV: higher gain", "> 1",
+                 lambda m: m["fi"]["pv"]["gain_high_hz_per_na"] / m["fi"]["pyr"]["gain_high_hz_per_na"],
+                 _ge(1.0000001), "{:.2f}"))),
+    Stage("chip-peers", "DYNAP-SE2 model vs the same equations in Brian2",
+          ("homeostasis", "peers", "--quick"), ("homeostasis", "peers"),
+          (Claim("FI rate error vs Brian2 over 5–100 Hz", "same equations", "< 10 %",
+                 lambda m: m["fi_max_rel_err_5_100hz"], _le(0.10), "{:.2%}"),
+           Claim("synaptic current NRMSE vs Brian2", "same equations", "< 5 %",
+                 lambda m: m["synapse"]["nrmse_i_syn"], _le(0.05), "{:.2%}"))),
 )
 
 
