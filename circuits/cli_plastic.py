@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     p.add_argument("--duration", type=float, default=0.5, help="simulated time (s), default 0.5")
     p.add_argument("--mc", type=int, default=0, help="Monte Carlo instances of experiment 1 (tt_mm), 0 = none")
     p.add_argument("--mc-model-draws", type=int, default=200, help="virtual chips of the model in the MC")
-    p.add_argument("--no-spice", action="store_true", help="behavioural model only")
+    p.add_argument("--no-spice", action="store_true", help="behavioural model only (also in the Monte Carlo)")
     p.add_argument("--max-step", type=float, default=2e-4, help="SPICE maximum internal step (s)")
     p.add_argument("--seed", type=int, default=1, help="seed of the Monte Carlo (ngspice and model)")
     p.add_argument("--quick", action="store_true", help="0.3 s runs, 20 model chips in the MC")
@@ -68,7 +68,8 @@ def main(args: argparse.Namespace) -> int:
         bar.update()
     if args.mc:
         tmc = time.time()
-        mc = plastic.run_monte_carlo(args.mc, cfg, params, seed=args.seed, model_draws=draws)
+        mc = plastic.run_monte_carlo(args.mc, cfg, params, seed=args.seed, model_draws=draws,
+                                         spice=not args.no_spice, max_step=max(args.max_step, 5e-4))
         mc["wall_s"] = time.time() - tmc
         metrics["mc"] = {k: v for k, v in mc.items() if k not in ("model_final_weights",)}
         plot_monte_carlo(mc, out / "monte_carlo.png")

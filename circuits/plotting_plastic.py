@@ -96,6 +96,7 @@ def plot_monte_carlo(mc: dict, path: str | Path) -> Path:
         sw = [m["final_weight"] for m in mc["spice_instances"]]
         ax.hist(sw, bins=bins, density=True, histtype="step", lw=2, color="tab:red",
                 label=f"SPICE tt_mm ({len(sw)}), settled {mc['settled_fraction']:.0%}")
+    ax.plot([], [], " ", label=f"model settled {mc['settled_fraction_model']:.0%}, std {mc['final_weight_std_model']:.2f}")
     ax.set_xlabel("final weight (LSB)")
     ax.set_ylabel("density")
     ax.legend(fontsize=8)
