@@ -137,3 +137,21 @@ def test_spice_experiment_matches_model(model, experiment):
     assert abs(ms["final_weight"] - mm["final_weight"]) <= 2
     if experiment == 2:
         assert ms["final_weight"] < 0
+
+
+@pytest.mark.spice
+@pytest.mark.parametrize("v_reset", [0.3875, 0.3925, 0.3962])
+def test_spice_static_rule_thresholds(v_reset):
+    """Operating point with the membrane held at v_reset (w = 0, no pulse): the two
+    comparators give the rule's decision for the I_mem they sense, INC below
+    I_rest - I_SL and DEC above I_rest + I_SL (points >= 0.25 nA from a threshold)."""
+    from circuits.spice import NETLIST_DIR
+
+    path = NETLIST_DIR / "benches/plastic_exp1_tb.cir"
+    text = path.read_text().replace(".include ../", f".include {NETLIST_DIR}/")
+    r = spice.run_op(text, params={"v_reset": v_reset, "t_first": 1.0})
+    i_mem = float(r["i(v.xp.vimem)"][0])
+    inc, dec = r.v("inc")[0] > 0.9, r.v("dec")[0] > 0.9
+    lo, hi = PARAMS.i_rest - PARAMS.i_sl, PARAMS.i_rest + PARAMS.i_sl
+    assert min(abs(i_mem - lo), abs(i_mem - hi)) >= 0.25e-9, i_mem
+    assert inc == (i_mem < lo) and dec == (i_mem > hi), (i_mem, inc, dec)
