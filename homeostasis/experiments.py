@@ -72,15 +72,26 @@ def make_chip(chip_seed: int, *, dt: float | None = None, mismatch_cv: float = 0
     return chip
 
 
+_FINGERPRINT: list = []
+
+
 def chip_fingerprint() -> str:
-    """SHA-1 (12 hex digits) of the chip model's source files: which model version produced a run."""
+    """SHA-1 (12 hex digits) of the chip model's source files: which model version produced a run.
+
+    Hashed once per process, at the first call (right after the chip model is
+    first imported by :func:`make_chip`), so that a source file edited while a
+    long sweep runs does not relabel the version its workers have loaded.
+    """
+    if _FINGERPRINT:
+        return _FINGERPRINT[0]
     import hashlib
     h = hashlib.sha1()
     here = Path(__file__).parent
     for name in ("dac.py", "chip.py", "kernels.py", "neuron_types.py"):
         f = here / name
         h.update(f.read_bytes() if f.exists() else b"")
-    return h.hexdigest()[:12]
+    _FINGERPRINT.append(h.hexdigest()[:12])
+    return _FINGERPRINT[0]
 
 
 def rule_config(rule: str = "text", **overrides) -> RuleConfig:
@@ -109,6 +120,7 @@ def train_run(seed: int, chip_seed: int, n_iterations: int = 400, n_reps: int = 
     cfg = TrainConfig(n_iterations=int(n_iterations), n_reps=int(n_reps), rule=rcfg,
                       final_window=min(int(final_window), int(n_iterations)), ensemble_at=ensemble_at)
     chip = make_chip(chip_seed, dt=dt, mismatch_cv=mismatch_cv)
+    chip_fingerprint()
     net = build_network(ncfg, seed=int(seed))
     res = train(chip, net, cfg, seed=int(seed))
     fr = res.final_rates()
