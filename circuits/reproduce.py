@@ -300,12 +300,12 @@ def run(out: Path, full: bool = False, seed: int = 1, only: list[str] | None = N
     """Run the stages (all, or those named in ``only``) and write metrics.json and index.html."""
     from tqdm import tqdm
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     stages = [s for s in STAGES if not only or s.name in only]
     unknown = sorted(set(only or []) - {s.name for s in STAGES})
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; stages are {[s.name for s in STAGES]}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     merged: dict = {"seed": seed, "mode": "full" if full else "quick", "stages": {}, "claims": []}
     bar = tqdm(stages, desc="reproduction", disable=quiet, file=sys.stderr)
