@@ -1,34 +1,21 @@
-"""``python -m circuits``: circuit verification commands.
+"""``python -m circuits``: circuit verification commands (sky130 / ngspice) and the full reproduction.
 
-Each command lives in its own ``circuits/cli_*.py`` module exposing
-``register(subparsers)``; this file only dispatches.
+Commands live in ``circuits/cli_*.py`` modules; see :mod:`circuits.cli`.
 """
-from __future__ import annotations
-
-import argparse
-import importlib
 import sys
 
+from circuits import cli
+
 COMMAND_MODULES = ("cli_mismatch", "cli_blocks", "cli_plastic", "cli_reproduce")
+DESCRIPTION = 'circuit verification commands (sky130 / ngspice) and the full reproduction.'
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m circuits", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"circuits.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"circuits.{name}":
-                continue
-            raise
-        module.register(sub)
-    return parser
+def build_parser():
+    return cli.build_parser("circuits", DESCRIPTION, COMMAND_MODULES)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+def main(argv=None) -> int:
+    return cli.main("circuits", DESCRIPTION, COMMAND_MODULES, argv)
 
 
 if __name__ == "__main__":

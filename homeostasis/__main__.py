@@ -1,34 +1,21 @@
-"""``python -m homeostasis``: DYNAP-SE2 chip model and cross-homeostatic training experiments.
+"""``python -m homeostasis``: DYNAP-SE2 chip model and cross-homeostatic training experiments (Maryada et al. 2025).
 
-Each command lives in its own ``homeostasis/cli_*.py`` module exposing
-``register(subparsers)``; this file only dispatches.
+Commands live in ``homeostasis/cli_*.py`` modules; see :mod:`circuits.cli`.
 """
-from __future__ import annotations
-
-import argparse
-import importlib
 import sys
 
+from circuits import cli
+
 COMMAND_MODULES = ("cli_chip", "cli_training")
+DESCRIPTION = 'DYNAP-SE2 chip model and cross-homeostatic training experiments (Maryada et al. 2025).'
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m homeostasis", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"homeostasis.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"homeostasis.{name}":
-                continue
-            raise
-        module.register(sub)
-    return parser
+def build_parser():
+    return cli.build_parser("homeostasis", DESCRIPTION, COMMAND_MODULES)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+def main(argv=None) -> int:
+    return cli.main("homeostasis", DESCRIPTION, COMMAND_MODULES, argv)
 
 
 if __name__ == "__main__":
