@@ -156,6 +156,18 @@ def _expand_includes(text: str, base: Path | None, name: str, depth: int = 0) ->
     return out
 
 
+def _join_continuations(lines: list[str]) -> list[str]:
+    """Fold SPICE ``+`` continuation lines into the line they continue (so ``.param`` lists spread
+    over several lines are seen whole by the parameter override)."""
+    out: list[str] = []
+    for line in lines:
+        if line.lstrip().startswith("+") and out and not out[-1].lstrip().startswith("*"):
+            out[-1] = out[-1] + " " + line.lstrip()[1:].strip()
+        else:
+            out.append(line)
+    return out
+
+
 def _format_value(value) -> str:
     if isinstance(value, (bool, np.bool_)):
         return str(int(value))
@@ -215,7 +227,7 @@ def load_netlist(netlist: str | os.PathLike, params: dict | None = None, corner:
     inserted after the title (``corner=None`` leaves the models out).
     """
     name, text, base = _resolve(netlist)
-    lines = _expand_includes(text, base, name)
+    lines = _join_continuations(_expand_includes(text, base, name))
     if not lines:
         raise SpiceError("empty netlist", name)
     lines = _override_params(lines, params, name, _top_level_params(lines))

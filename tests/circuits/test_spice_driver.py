@@ -94,3 +94,9 @@ def test_pyspice_not_imported_by_the_network_packages():
     import sys
     code = "import sys, ebn, homeostasis, circuits; assert 'PySpice' not in sys.modules, 'PySpice imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_parameters_on_continuation_lines_can_be_overridden():
+    text = "* continued params\n.param r1=1k\n+ r2=3k\nV1 a 0 1\nR1 a b {r1}\nR2 b 0 {r2}\n"
+    assert spice.run_op(text, corner=None).v("b")[0] == pytest.approx(0.75)
+    assert spice.run_op(text, corner=None, params={"r2": 1e3}).v("b")[0] == pytest.approx(0.5)
