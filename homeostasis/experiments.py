@@ -160,7 +160,8 @@ def _write(out: Path, metrics: dict, arrays: dict | None = None) -> None:
                                     "cpus": os.cpu_count()})
     from .sweep import _to_jsonable
     with open(out / "metrics.json", "w") as fh:
-        json.dump(_to_jsonable(metrics), fh, indent=1, sort_keys=True, allow_nan=True)
+        # an undefined figure (e.g. a mean over no converged network) is written as null, never NaN
+        json.dump(_finite_or_none(_to_jsonable(metrics)), fh, indent=1, sort_keys=True, allow_nan=False)
     if arrays:
         np.savez_compressed(out / "data.npz", **arrays)
 
@@ -573,3 +574,14 @@ def experiment_clusters(out, *, seed: int = 0, chip_seed: int = 0, n_iterations:
     _write(out, metrics, a)
     pt.plot_clusters(a["rates_hz"], m["targets_hz"], out / "fig6_clusters.png")
     return metrics
+
+
+def _finite_or_none(x):
+    """Replace non-finite floats by None, recursively (JSON has no NaN)."""
+    if isinstance(x, dict):
+        return {k: _finite_or_none(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_finite_or_none(v) for v in x]
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
