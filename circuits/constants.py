@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .validation import check_range
+
 BOLTZMANN_J_PER_K = 1.380649e-23
 ELEMENTARY_CHARGE_C = 1.602176634e-19
 
@@ -87,9 +89,7 @@ class DeviceConstants:
             ("i0_n", 1e-22, 1e-6),
             ("i0_p", 1e-22, 1e-6),
         ):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not math.isfinite(v) or not (lo <= v <= hi):
-                raise ValueError(f"DeviceConstants.{name}={v!r} is outside the allowed range {lo:g}..{hi:g}")
+            check_range(f"DeviceConstants.{name}", getattr(self, name), lo, hi)
 
     def kappa(self, device: str) -> float:
         """Slope factor of ``device`` ('nfet' or 'pfet')."""

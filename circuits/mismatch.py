@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .constants import A_VT_V_UM, NOMINAL, _check_device
+from .validation import check_range as _finite_in
 
 #: Geometry limits (µm) accepted by the model: sky130's minimum L is 0.15 µm;
 #: anything above 1 mm is treated as a unit error.
@@ -39,18 +40,6 @@ _MIN_DIM_UM = 0.1
 _MAX_DIM_UM = 1000.0
 #: A CV above 300 % is not a mismatch figure of any real process.
 _MAX_CV = 3.0
-
-
-def _finite_in(name: str, value, lo: float, hi: float, *, lo_open: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r} is not a number") from None
-    ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi
-    if not ok:
-        bracket = "(" if lo_open else "["
-        raise ValueError(f"{name}={value!r} is outside the allowed range {bracket}{lo:g}, {hi:g}]")
-    return v
 
 
 def sky130_geometry_factor(w_um: float, l_um: float, device: str = "nfet") -> float:

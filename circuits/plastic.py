@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .plastic_model import (DEC, INC, PHASE_NAMES, SL, ExperimentConfig, MismatchDraw, PlasticSynapseModel,
+from .plastic_model import (PHASE_NAMES, SL, ExperimentConfig, MismatchDraw, PlasticSynapseModel,
                             PlasticSynapseParams, characterise_neuron)
 
 #: Output step (s) and default maximum internal step (s) of the SPICE transients.

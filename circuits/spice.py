@@ -28,7 +28,6 @@ import math
 import os
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -187,26 +186,20 @@ def _override_params(lines: list[str], params: dict | None, name: str, top_level
         raise SpiceError(f"unknown parameter(s) {unknown}; the netlist's top-level .param names are "
                          f"{sorted(top_level)}", name)
     values = {k: _format_value(v) for k, v in params.items()}
-    out = []
-    in_subckt = 0
-    for line in lines:
-        low = line.strip().lower()
-        if low.startswith(".subckt"):
-            in_subckt += 1
-        elif low.startswith(".ends"):
-            in_subckt -= 1
-        m = _PARAM_RE.match(line)
-        if m and in_subckt == 0:
-            def repl(a):
-                return f"{a.group(1)}={values[a.group(1)]}" if a.group(1) in values else a.group(0)
-            line = ".param " + _ASSIGN_RE.sub(repl, m.group(1))
-        out.append(line)
+
+    def repl(a):
+        return f"{a.group(1)}={values[a.group(1)]}" if a.group(1) in values else a.group(0)
+
+    out = list(lines)
+    for i, m in _top_level_param_lines(lines):
+        out[i] = ".param " + _ASSIGN_RE.sub(repl, m.group(1))
     return out
 
 
-def _top_level_params(lines: list[str]) -> set[str]:
-    names, depth = set(), 0
-    for line in lines:
+def _top_level_param_lines(lines: list[str]):
+    """(index, match) of every ``.param`` line outside ``.subckt`` ... ``.ends``."""
+    depth = 0
+    for i, line in enumerate(lines):
         low = line.strip().lower()
         if low.startswith(".subckt"):
             depth += 1
@@ -214,8 +207,11 @@ def _top_level_params(lines: list[str]) -> set[str]:
             depth -= 1
         m = _PARAM_RE.match(line)
         if m and depth == 0:
-            names.update(a.group(1) for a in _ASSIGN_RE.finditer(m.group(1)))
-    return names
+            yield i, m
+
+
+def _top_level_params(lines: list[str]) -> set[str]:
+    return {a.group(1) for _, m in _top_level_param_lines(lines) for a in _ASSIGN_RE.finditer(m.group(1))}
 
 
 def load_netlist(netlist: str | os.PathLike, params: dict | None = None, corner: str | None = "tt",

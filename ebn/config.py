@@ -19,22 +19,9 @@ scale ``s`` is reported with it.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 
-
-def _check(name: str, value, lo: float, hi: float, *, lo_open: bool = False, integer: bool = False):
-    if integer:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{name}={value!r} must be an integer in [{lo:g}, {hi:g}]")
-    else:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{name}={value!r} is not a number")
-    v = float(value)
-    ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi
-    if not ok:
-        bracket = "(" if lo_open else "["
-        raise ValueError(f"{name}={value!r} is outside the allowed range {bracket}{lo:g}, {hi:g}]")
+from circuits.validation import check_range as _check
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,6 @@ class Network:
         cfg = self.cfg
         n = cfg.n_neurons
         W = self.on_grid(rng.standard_normal((n, n)) * cfg.init_weight_std)
-        t_nom = (np.sum(self.D**2, axis=0) + cfg.mu) / 2
         np.fill_diagonal(W, self.on_grid(np.diag(self.optimal_weights())))
         return W
 

@@ -77,6 +77,7 @@ import numpy as np
 
 from circuits.constants import NOMINAL, DeviceConstants
 from circuits.mismatch import MismatchModel, stream_seed
+from circuits.validation import check_range
 
 from . import kernels
 from .dac import bias_current
@@ -106,9 +107,7 @@ DEFAULT_BIASES = {
 
 
 def _check_range(owner: str, name: str, value, lo: float, hi: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not (lo <= value <= hi):
-        raise ValueError(f"{owner}.{name}={value!r} is outside the allowed range {lo:g}..{hi:g}")
+    check_range(f"{owner}.{name}", value, lo, hi)
 
 
 @dataclass(frozen=True)

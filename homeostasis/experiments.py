@@ -27,10 +27,8 @@ clusters           Fig. 6: five 50/15 clusters (p 0.35, 25/50 Hz) sharing the we
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -39,7 +37,7 @@ import numpy as np
 from circuits.mismatch import stream_seed
 
 from .network import MEM, NetworkConfig, build_network
-from .rates import cv2_isi, in_burst_rate, mean_pairwise_correlation, window_rate
+from .rates import cv2_isi, mean_pairwise_correlation, window_rate
 from .rule import WEIGHTS, RuleConfig
 from .sweep import Task, run_sweep
 from .trainer import TrainConfig, make_kick, run_trials, train

@@ -17,6 +17,15 @@ COLORS = {"pyr": "tab:blue", "pv": "tab:red"}
 LABELS = {"pyr": "Pyr", "pv": "PV"}
 
 
+def _save(fig, path) -> Path:
+    """Lay out, write as PNG and close (every figure of this module)."""
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_membrane_traces(results: dict, path) -> Path:
     """Fig. 1c: V_mem = (U_T/kappa) ln(I_mem/I0) of two sample neurons per type under four DC levels."""
     types = list(results["traces"])
@@ -38,11 +47,7 @@ def plot_membrane_traces(results: dict, path) -> Path:
                     ax.set_ylabel("V_mem (mV)", fontsize=8)
             axes[-1, col].set_xlabel("time (s)", fontsize=8)
     fig.suptitle("Membrane under DC injection (top two: spiking, bottom two: subthreshold)", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_fi_curves(results: dict, path) -> Path:
@@ -63,11 +68,7 @@ def plot_fi_curves(results: dict, path) -> Path:
     inset.set_xlim(0, 0.45)
     inset.set_ylim(0, 40)
     inset.tick_params(labelsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_dt_convergence(results: dict, path) -> Path:
@@ -88,11 +89,7 @@ def plot_dt_convergence(results: dict, path) -> Path:
     extra = (f"\nhalving 0.1 ms: Pyr {100 * ch['pyr']:.2f} %, PV {100 * ch['pv']:.2f} %" if ch else "")
     ax.set_title("E/I network rates vs integration step" + extra, fontsize=10)
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_peer_fi(results: dict, path) -> Path:
@@ -105,11 +102,7 @@ def plot_peer_fi(results: dict, path) -> Path:
     ax.set_ylabel("rate (Hz)")
     ax.set_title("Single DPI neuron FI: model vs peer")
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_peer_synapse(results: dict, path) -> Path:
@@ -125,8 +118,4 @@ def plot_peer_synapse(results: dict, path) -> Path:
     axes[1].plot(t, np.asarray(s["peer_i_mem_a"]) * 1e12, "--", label="Brian2")
     axes[1].set_ylabel("I_mem (pA)")
     axes[1].set_xlabel("time (ms)")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)

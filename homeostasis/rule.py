@@ -42,22 +42,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from circuits.validation import check_range
+
 #: Order of the four weight classes in every array of this package.
 WEIGHTS = ("ee", "ie", "ei", "ii")
 #: DAC code range (paper eq. 1, Table 2).
 COARSE_MIN, COARSE_MAX = 0, 5
 FINE_MIN, FINE_MAX = 0, 255
 PRESYN_FACTORS = ("rate", "max1")
-
-
-def _check_real(name: str, value, lo: float, hi: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r} is not a number") from None
-    if not (math.isfinite(v) and lo <= v <= hi):
-        raise ValueError(f"{name}={value!r} is outside the allowed range [{lo:g}, {hi:g}]")
-    return v
 
 
 @dataclass(frozen=True)
@@ -91,13 +83,13 @@ class RuleConfig:
     plastic: tuple = (True, True, True, True)
 
     def __post_init__(self) -> None:
-        _check_real("alpha", self.alpha, 0.0, 100.0)
-        _check_real("e_target_hz", self.e_target_hz, 0.1, 500.0)
-        _check_real("i_target_hz", self.i_target_hz, 0.1, 500.0)
+        check_range("alpha", self.alpha, 0.0, 100.0)
+        check_range("e_target_hz", self.e_target_hz, 0.1, 500.0)
+        check_range("i_target_hz", self.i_target_hz, 0.1, 500.0)
         if self.presyn not in PRESYN_FACTORS:
             raise ValueError(f"presyn={self.presyn!r} is not one of {PRESYN_FACTORS}")
         if self.clip_fine is not None:
-            _check_real("clip_fine", self.clip_fine, 1e-9, 255.0)
+            check_range("clip_fine", self.clip_fine, 1e-9, 255.0)
         for name in ("f_minus", "f_plus"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or not FINE_MIN <= v <= FINE_MAX:
