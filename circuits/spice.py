@@ -27,7 +27,6 @@ import logging
 import math
 import os
 import re
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -360,26 +359,10 @@ def _read_plot(shared, plot: str) -> dict[str, np.ndarray]:
 def _worker_entry(fd: int) -> None:  # pragma: no cover - runs in the worker process
     from multiprocessing.connection import Connection
 
-    _die_with_parent()
+    from .procs import die_with_parent
+
+    die_with_parent()
     _worker_main(Connection(fd))
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the worker process
-    """Linux: SIGTERM this worker when its parent dies, so an interrupted command
-    (Ctrl-C, kill) never leaves a long transient running on its own."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() == 1:  # the parent died before prctl took effect
-            os._exit(1)
-    except (OSError, AttributeError):
-        pass
 
 
 def _worker_main(conn) -> None:  # pragma: no cover - runs in the worker process

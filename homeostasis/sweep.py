@@ -36,6 +36,8 @@ from pathlib import Path
 import multiprocessing as mp
 import numpy as np
 
+from circuits.procs import die_with_parent
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
@@ -211,7 +213,7 @@ def _run_pool(fn_path: str, todo: list[Task], run_dir: Path, workers: int, bar) 
     n = min(workers, len(todo))
     threads = max(1, (os.cpu_count() or 1) // n)
     queue = list(todo)
-    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as ex:
+    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=die_with_parent) as ex:
         running = {}
         while queue or running:
             while queue and len(running) < n:
