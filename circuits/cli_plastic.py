@@ -21,6 +21,10 @@ def register(subparsers) -> None:
     p.add_argument("--mc", type=int, default=0, help="Monte Carlo instances of experiment 1 (tt_mm), 0 = none")
     p.add_argument("--mc-model-draws", type=int, default=200, help="virtual chips of the model in the MC")
     p.add_argument("--no-spice", action="store_true", help="behavioural model only (also in the Monte Carlo)")
+    p.add_argument("--mc-timeout", type=float, default=300.0,
+                   help="wall limit per Monte Carlo instance (s); an instance over it counts as not settled")
+    p.add_argument("--workers", type=int, default=2,
+                   help="parallel ngspice processes of the Monte Carlo (one deck per instance)")
     p.add_argument("--max-step", type=float, default=2e-4, help="SPICE maximum internal step (s)")
     p.add_argument("--seed", type=int, default=1, help="seed of the Monte Carlo (ngspice and model)")
     p.add_argument("--quick", action="store_true", help="0.3 s runs, 20 model chips in the MC")
@@ -40,6 +44,10 @@ def main(args: argparse.Namespace) -> int:
     draws = 20 if args.quick else args.mc_model_draws
     if args.mc < 0 or args.mc > 200:
         raise ValueError(f"--mc={args.mc!r} is outside the allowed range [0, 200]")
+    if not 10.0 <= args.mc_timeout <= 36000.0:
+        raise ValueError(f"--mc-timeout={args.mc_timeout!r} is outside the allowed range [10, 36000]")
+    if args.workers < 1 or args.workers > 64:
+        raise ValueError(f"--workers={args.workers!r} is outside the allowed range [1, 64]")
     if args.mc and args.experiment != 1:
         raise ValueError("--mc runs experiment 1: use --experiment 1")
     cfg = ExperimentConfig(experiment=args.experiment, rate_hz=args.rate_hz, duration_s=duration)
@@ -69,7 +77,8 @@ def main(args: argparse.Namespace) -> int:
     if args.mc:
         tmc = time.time()
         mc = plastic.run_monte_carlo(args.mc, cfg, params, seed=args.seed, model_draws=draws,
-                                         spice=not args.no_spice, max_step=max(args.max_step, 5e-4))
+                                     spice=not args.no_spice, max_step=args.max_step,
+                                     workers=args.workers, timeout_s=args.mc_timeout)
         mc["wall_s"] = time.time() - tmc
         metrics["mc"] = {k: v for k, v in mc.items() if k not in ("model_final_weights",)}
         plot_monte_carlo(mc, out / "monte_carlo.png")

@@ -8,9 +8,9 @@
   weight, final membrane current, the band ``[I_lower, I_upper]`` with
   ``I_lower/upper = I_rest - w I_Omega/2 -+ I_SL`` (SPEC §2), whether the
   circuit settled in band, the settling time and the phase sequence;
-* :func:`run_monte_carlo` puts N mismatched copies of the plastic synapse in
-  ONE ngspice deck (corner ``tt_mm``, seeded) and draws N virtual chips of the
-  behavioural model from the common mismatch model.
+* :func:`run_monte_carlo` runs N mismatched instances of the plastic synapse
+  (corner ``tt_mm``, one seeded deck each, in parallel processes) and draws
+  virtual chips of the behavioural model from the common mismatch model.
 
 Units: SI (A, s, Hz).
 """
@@ -202,14 +202,37 @@ def mc_deck(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_monte_carlo(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams = PlasticSynapseParams(),
-                    seed: int = 1, max_step: float = 5e-4, model_draws: int = 200,
-                    spice: bool = True, timeout_s: float = 36000.0) -> dict:
-    """Monte Carlo of experiment 1: SPICE (``tt_mm``, one deck) and the behavioural model.
+def _mc_chunk(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams, seed: int, max_step: float,
+              timeout_s: float) -> list:
+    """One Monte Carlo deck of ``n`` instances (``tt_mm``, ngspice seed ``seed``): (t, I_mem, weight) each,
+    or ``None`` each when the transient exceeds ``timeout_s`` (wall)."""
+    from .spice import SpiceError, run_tran
 
-    Returns the per-instance SPICE metrics, the model's final weights over
-    ``model_draws`` virtual chips (seeds ``seed .. seed + model_draws - 1`` of
-    the common mismatch model) and the summary figures.
+    try:
+        r = run_tran(mc_deck(n, cfg, params), SPICE_STEP_S, cfg.duration_s, corner="tt_mm", seed=seed,
+                     max_step=max_step, timeout_s=timeout_s)
+    except SpiceError as err:
+        if "exceeded its time limit" in str(err):
+            return [None] * n  # counted as an instance that did not settle, reported as timed out
+        raise
+    return [(r.time, r[f"i(v.xp{j}.vimem)"], weight_from_bits(np.array([r[f"v(q{i}_{j})"] for i in range(6)])))
+            for j in range(n)]
+
+
+def run_monte_carlo(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams = PlasticSynapseParams(),
+                    seed: int = 1, max_step: float = SPICE_MAX_STEP_S, model_draws: int = 200,
+                    spice: bool = True, timeout_s: float = 600.0, workers: int = 2) -> dict:
+    """Monte Carlo of experiment 1: SPICE (``tt_mm``) and the behavioural model.
+
+    Each of the ``n`` SPICE instances is its own deck (instance ``j`` seeded
+    ``seed + j``), run on ``workers`` parallel processes: in one deck the
+    mismatched copies switch at different times and every copy is integrated
+    at the union of all their time steps (4 copies in one deck cost ~20 times
+    one).  Returns the per-instance SPICE metrics, the model's
+    final weights over ``model_draws`` virtual chips (seeds ``seed .. seed +
+    model_draws - 1`` of the common mismatch model) and the summary figures.
+    An instance whose transient exceeds ``timeout_s`` (wall, per instance) is
+    reported as timed out and counts as not settled.
     """
     if cfg.experiment != 1:
         raise ValueError(f"cfg.experiment={cfg.experiment!r}: the Monte Carlo runs experiment 1")
@@ -220,19 +243,33 @@ def run_monte_carlo(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams 
     om = base.i_omega_lsb()
     out: dict = {"instances": int(n), "seed": int(seed)}
     if spice:
-        from .spice import run_tran
+        if not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers={workers!r} must be an integer >= 1")
+        if workers == 1 or n == 1:
+            runs = [x for j in range(n) for x in _mc_chunk(1, cfg, params, seed + j, max_step, timeout_s)]
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
 
-        r = run_tran(mc_deck(n, cfg, params), SPICE_STEP_S, cfg.duration_s, corner="tt_mm", seed=seed,
-                     max_step=max_step, timeout_s=timeout_s)
+            from .procs import die_with_parent
+
+            with ProcessPoolExecutor(min(workers, n), mp_context=mp.get_context("spawn"),
+                                     initializer=die_with_parent) as pool:
+                futs = [pool.submit(_mc_chunk, 1, cfg, params, seed + j, max_step, timeout_s) for j in range(n)]
+                runs = [x for f in futs for x in f.result()]
         per = []
-        for j in range(n):
-            w = weight_from_bits(np.array([r[f"v(q{i}_{j})"] for i in range(6)]))
-            tr = _trace_from(r.time, r[f"i(v.xp{j}.vimem)"], w, cfg, f"spice mc {j}")
-            per.append(measure(tr, cfg, params, om))
-        fw = np.array([m["final_weight"] for m in per], float)
-        out.update(spice_instances=per,
+        for j, run in enumerate(runs):
+            if run is None:
+                per.append({"seed": int(seed + j), "timed_out": True, "settled_in_band": False})
+                continue
+            t, i_mem, w = run
+            per.append({"seed": int(seed + j), "timed_out": False,
+                        **measure(_trace_from(t, i_mem, w, cfg, f"spice mc {j}"), cfg, params, om)})
+        fw = np.array([m["final_weight"] for m in per if not m["timed_out"]], float)
+        out.update(spice_instances=per, timed_out=int(sum(m["timed_out"] for m in per)),
                    settled_fraction=float(np.mean([m["settled_in_band"] for m in per])),
-                   final_weight_mean_spice=float(fw.mean()), final_weight_std_spice=float(fw.std(ddof=1)))
+                   final_weight_mean_spice=float(fw.mean()) if fw.size else None,
+                   final_weight_std_spice=float(fw.std(ddof=1)) if fw.size > 1 else None)
     mw = []
     settled = []
     for s in range(seed, seed + model_draws):

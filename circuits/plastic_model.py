@@ -146,7 +146,7 @@ class ExperimentConfig:
     rate_hz: float = 200.0
     duration_s: float = 0.5
     w0: int = 0
-    w_exc: int = 24
+    w_exc: int = 16
     t_first: float = 2e-3
     dt: float = 10e-6
 
@@ -173,11 +173,22 @@ class ExperimentConfig:
 # --------------------------------------------------------------------------- neuron characterisation
 @dataclass(frozen=True)
 class NeuronDC:
-    """DC transfer of the DPI neuron netlist: ``I_mem = gain * I_in + offset`` and ``I_reset`` (A)."""
+    """DC transfer of the DPI neuron netlist: ``I_mem = gain * I_in + offset`` and ``I_reset`` (A).
+
+    ``k_drive``, ``k_exc``, ``k_inh``: copy factors (output / input current) of
+    the mirrors that carry the resting drive, the excitatory and the
+    inhibitory synaptic current into the neuron input, measured at the
+    neuron's operating point (their outputs sit at the neuron's input voltage,
+    their diodes at their own gate voltage: drain-voltage effects make the
+    copies 5-7 % large on sky130).
+    """
 
     gain: float
     offset: float
     i_reset: float
+    k_drive: float = 1.0
+    k_exc: float = 1.0
+    k_inh: float = 1.0
 
 
 _NEURON_CACHE: dict = {}
@@ -188,9 +199,11 @@ def characterise_neuron(params: PlasticSynapseParams = PlasticSynapseParams(), c
 
     ``netlists/benches/plastic_neuron_char_tb.cir``: a DC sweep of the input
     current over 2..6 nA (the operating range of the experiments) fitted by a
-    straight line, and an operating point with the membrane tied to v_reset.
+    straight line, and an operating point with the membrane tied to v_reset;
+    ``netlists/benches/plastic_input_paths_tb.cir``: the copy factors of the
+    drive and synaptic mirrors into the neuron input at the resting drive.
     """
-    key = (params.i_tau, params.i_g, params.att, params.cmem, params.v_reset, corner)
+    key = (params.i_tau, params.i_g, params.att, params.cmem, params.v_reset, params.i_dc, corner)
     if key in _NEURON_CACHE:
         return _NEURON_CACHE[key]
     from .spice import run_dc, run_op
@@ -201,7 +214,13 @@ def characterise_neuron(params: PlasticSynapseParams = PlasticSynapseParams(), c
     i_in, i_mem = r.sweep, r.i("vm")
     gain, offset = np.polyfit(i_in, i_mem, 1)
     o = run_op("benches/plastic_neuron_char_tb.cir", params={**p, "rst": 1}, corner=corner)
-    dc = NeuronDC(float(gain), float(offset), float(o.i("vm")[0]))
+    i_path = 1e-9
+    q = run_op("benches/plastic_input_paths_tb.cir",
+               params={k: v for k, v in p.items() if k != "v_reset"} | {"i_dc": params.i_dc, "i_path": i_path},
+               corner=corner)
+    dc = NeuronDC(float(gain), float(offset), float(o.i("vm")[0]),
+                  k_drive=float(q.i("vdrv")[0]) / params.i_dc, k_exc=float(q.i("vexc")[0]) / i_path,
+                  k_inh=float(q.i("vinh")[0]) / i_path)
     if not (dc.gain > 0 and dc.i_reset > 0):
         raise RuntimeError(f"neuron characterisation is implausible: {dc}")
     _NEURON_CACHE[key] = dc
@@ -352,7 +371,7 @@ class PlasticSynapseModel:
         self.offset = neuron.offset * f("neu_MOUT") / f("neu_MA")
         self.i_g = params.i_g * f("neu_MOUT") / f("neu_MA") * f("neu_MG") / f("neu_MB")
         self.i_reset = neuron.i_reset * f("neu_MOUT")
-        self.i_dc = params.i_dc * f("dc_MDCO") / f("dc_MDCD")
+        self.i_dc = params.i_dc * neuron.k_drive * f("dc_MDCO") / f("dc_MDCD")
 
     # -- pieces ---------------------------------------------------------------
     def dac_current(self, w: int) -> float:
@@ -453,10 +472,11 @@ class PlasticSynapseModel:
         i_exc = np.zeros(n)
         if cfg.experiment == 2:
             exc = self.synapse_twin(cfg.w_exc * p.iunit)
-            i_exc = exc.simulate(t, on, 1e-15) * self.mm.f("st_MSE") / self.mm.f("st_MSY")
+            # its pfet mirror feeds the neuron input directly, like the resting drive's
+            i_exc = exc.simulate(t, on, 1e-15) * self.neuron.k_drive * self.mm.f("st_MSE") / self.mm.f("st_MSY")
         f = self.mm.f
-        g_exc = f("st_MSE") / f("st_MSY")
-        g_inh = f("st_MSI") / f("st_MSY") * f("st_MNIO") / f("st_MNID")
+        g_exc = self.neuron.k_exc * f("st_MSE") / f("st_MSY")
+        g_inh = self.neuron.k_inh * f("st_MSI") / f("st_MSY") * f("st_MNIO") / f("st_MNID")
         w = int(cfg.w0)
         i = self.i_reset
         i_syn = 1e-15

@@ -88,14 +88,17 @@ def plot_monte_carlo(mc: dict, path: str | Path) -> Path:
     path = Path(path)
     fig, ax = plt.subplots(figsize=(7, 4))
     mw = np.asarray(mc["model_final_weights"], float)
-    lo = int(min(mw.min(), min((m["final_weight"] for m in mc.get("spice_instances", [])), default=mw.min())))
-    hi = int(max(mw.max(), max((m["final_weight"] for m in mc.get("spice_instances", [])), default=mw.max())))
+    done = [m for m in mc.get("spice_instances", []) if not m.get("timed_out")]
+    lo = int(min(mw.min(), min((m["final_weight"] for m in done), default=mw.min())))
+    hi = int(max(mw.max(), max((m["final_weight"] for m in done), default=mw.max())))
     bins = np.arange(lo - 0.5, hi + 1.5)
     ax.hist(mw, bins=bins, density=True, alpha=0.5, color="0.4", label=f"model ({len(mw)} chips)")
-    if mc.get("spice_instances"):
-        sw = [m["final_weight"] for m in mc["spice_instances"]]
+    if done:
+        sw = [m["final_weight"] for m in done]
+        late = mc.get("timed_out", 0)
         ax.hist(sw, bins=bins, density=True, histtype="step", lw=2, color="tab:red",
-                label=f"SPICE tt_mm ({len(sw)}), settled {mc['settled_fraction']:.0%}")
+                label=f"SPICE tt_mm ({len(sw)}{f' + {late} timed out' if late else ''}), "
+                      f"settled {mc['settled_fraction']:.0%}")
     ax.plot([], [], " ", label=f"model settled {mc['settled_fraction_model']:.0%}, std {mc['final_weight_std_model']:.2f}")
     ax.set_xlabel("final weight (LSB)")
     ax.set_ylabel("density")

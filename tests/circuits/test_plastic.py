@@ -90,9 +90,11 @@ def test_model_experiment2_balances_with_negative_weight(model, rate, duration):
     assert m["settled_in_band"], m
     assert _nonsl(m["phases"])[:2] == ["INC", "DEC"]
     assert m["final_weight"] < 0
-    # the plastic weight balances the fixed excitatory one: same magnitude within
-    # the steady-state offset of the neuron's resting drive (a few LSB)
-    assert abs(m["final_weight"] + cfg.w_exc) <= 8
+    # the plastic weight balances the fixed excitatory input on top of what experiment 1
+    # needs against the resting drive: more inhibition than experiment 1 at the same rate
+    cfg1 = ExperimentConfig(experiment=1, rate_hz=rate, duration_s=duration)
+    tr1, om1 = plastic.run_model(cfg1, PARAMS, model=model)
+    assert m["final_weight"] < plastic.measure(tr1, cfg1, PARAMS, om1)["final_weight"]
 
 
 def test_model_rule_matches_the_inequalities(model):
@@ -121,13 +123,16 @@ def test_spice_first_pulses_increment_the_weight(model):
 
 @pytest.mark.spice
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="measured (0.3 / 0.35 s at 200 Hz): exp 1 SPICE w=-14 at I_mem 9.03 nA "
-                   "(in band 8.85..9.45 nA) still stepping at 0.29 s, model w=-7; exp 2 SPICE w=-29 at 9.39 nA "
-                   "(in band), model w=-27, last SPICE step at 0.267 s inside the judging window")
-@pytest.mark.parametrize("experiment", [1, 2])
+@pytest.mark.parametrize("experiment", [
+    1,
+    pytest.param(2, marks=pytest.mark.xfail(
+        strict=True, reason="measured (0.5 s at 200 Hz, w_exc = 16): SPICE w = -21 at 0.5 s, still stepping at "
+        "0.447 s (model w = -24, settled at 0.25 s): around w = -23 the circuit decides INC at I_mem 9.03-9.06 nA "
+        "and DEC at 9.10-9.14 nA, inside the band 8.95..9.55 nA")),
+])
 def test_spice_experiment_matches_model(model, experiment):
-    cfg = ExperimentConfig(experiment=experiment, rate_hz=200.0, duration_s=0.3 if experiment == 1 else 0.35)
-    tr = plastic.run_spice(cfg, PARAMS, max_step=5e-4)
+    cfg = ExperimentConfig(experiment=experiment, rate_hz=200.0, duration_s=0.5)
+    tr = plastic.run_spice(cfg, PARAMS)  # the command's solver setting
     mtr, om = plastic.run_model(cfg, PARAMS, model=model)
     ms, mm = plastic.measure(tr, cfg, PARAMS, om), plastic.measure(mtr, cfg, PARAMS, om)
     assert ms["settled_in_band"], ms
