@@ -409,10 +409,16 @@ class _Worker:
         # need no ``if __name__ == "__main__"`` guard; messages go over a socket.
         ours, theirs = socket.socketpair()
         cls._errlog = tempfile.TemporaryFile()
+        # Debian's libngspice is built with OpenMP: on these small circuits its threads
+        # only spin, and with several simulations on the cores the spinning threads
+        # slow each run by 10x and more. One thread per ngspice unless the user says.
+        env = dict(os.environ)
+        env["OMP_NUM_THREADS"] = os.environ.get("EIBALANCE_NGSPICE_THREADS", "1")
+        env.setdefault("OMP_WAIT_POLICY", "passive")
         proc = subprocess.Popen(
             [sys.executable, "-c", f"from circuits.spice import _worker_entry; _worker_entry({theirs.fileno()})"],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=cls._errlog, stderr=cls._errlog,
-            cwd=str(Path(__file__).resolve().parent.parent))
+            cwd=str(Path(__file__).resolve().parent.parent), env=env)
         theirs.close()
         conn = Connection(ours.detach())
         if not conn.poll(120):
