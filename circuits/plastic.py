@@ -202,21 +202,18 @@ def mc_deck(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _mc_chunk(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams, seed: int, max_step: float,
-              timeout_s: float) -> list:
-    """One Monte Carlo deck of ``n`` instances (``tt_mm``, ngspice seed ``seed``): (t, I_mem, weight) each,
-    or ``None`` each when the transient exceeds ``timeout_s`` (wall)."""
-    from .spice import SpiceError, run_tran
+def _mc_instance(cfg: ExperimentConfig, params: PlasticSynapseParams, seed: int, max_step: float,
+                 timeout_s: float):
+    """One mismatched instance (``tt_mm``, ngspice seed ``seed``): (t, I_mem, weight), or ``None``
+    when the transient exceeds ``timeout_s`` (wall)."""
+    from .spice import SpiceTimeoutError, run_tran
 
     try:
-        r = run_tran(mc_deck(n, cfg, params), SPICE_STEP_S, cfg.duration_s, corner="tt_mm", seed=seed,
+        r = run_tran(mc_deck(1, cfg, params), SPICE_STEP_S, cfg.duration_s, corner="tt_mm", seed=seed,
                      max_step=max_step, timeout_s=timeout_s)
-    except SpiceError as err:
-        if "exceeded its time limit" in str(err):
-            return [None] * n  # counted as an instance that did not settle, reported as timed out
-        raise
-    return [(r.time, r[f"i(v.xp{j}.vimem)"], weight_from_bits(np.array([r[f"v(q{i}_{j})"] for i in range(6)])))
-            for j in range(n)]
+    except SpiceTimeoutError:
+        return None  # counted as an instance that did not settle, reported as timed out
+    return r.time, r["i(v.xp0.vimem)"], weight_from_bits(np.array([r[f"v(q{i}_0)"] for i in range(6)]))
 
 
 def run_monte_carlo(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams = PlasticSynapseParams(),
@@ -246,7 +243,7 @@ def run_monte_carlo(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams 
         if not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers={workers!r} must be an integer >= 1")
         if workers == 1 or n == 1:
-            runs = [x for j in range(n) for x in _mc_chunk(1, cfg, params, seed + j, max_step, timeout_s)]
+            runs = [_mc_instance(cfg, params, seed + j, max_step, timeout_s) for j in range(n)]
         else:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
@@ -255,8 +252,8 @@ def run_monte_carlo(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams 
 
             with ProcessPoolExecutor(min(workers, n), mp_context=mp.get_context("spawn"),
                                      initializer=die_with_parent) as pool:
-                futs = [pool.submit(_mc_chunk, 1, cfg, params, seed + j, max_step, timeout_s) for j in range(n)]
-                runs = [x for f in futs for x in f.result()]
+                futs = [pool.submit(_mc_instance, cfg, params, seed + j, max_step, timeout_s) for j in range(n)]
+                runs = [f.result() for f in futs]
         per = []
         for j, run in enumerate(runs):
             if run is None:

@@ -46,22 +46,13 @@ from numba import njit
 
 from .mismatch import MismatchModel, stream_seed
 from .twins import DPISynapseTwin, SpikeExtenderTwin, TraffComparatorTwin
+from .validation import check_range
 
 #: Range of the stored weight (6-bit two's complement).
 W_MIN, W_MAX = -32, 31
 #: Phase codes of the rule.
 SL, INC, DEC = 0, 1, -1
 PHASE_NAMES = {INC: "INC", DEC: "DEC", SL: "SL"}
-
-
-def _in_range(owner: str, name: str, value, lo: float, hi: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{owner}.{name}={value!r} is not a number") from None
-    if not math.isfinite(v) or not (lo <= v <= hi):
-        raise ValueError(f"{owner}.{name}={value!r} is outside the allowed range [{lo:g}, {hi:g}]")
-    return v
 
 
 # --------------------------------------------------------------------------- parameters
@@ -108,7 +99,7 @@ class PlasticSynapseParams:
                              ("cmem", 1e-13, 1e-9), ("i_tau", 1e-13, 1e-8), ("i_g", 1e-13, 1e-7),
                              ("att", 1, 100), ("i_rest", 1e-10, 1e-7), ("i_sl", 1e-12, 1e-8),
                              ("v_reset", 0.0, 0.6)):
-            _in_range(o, name, getattr(self, name), lo, hi)
+            check_range(f"{o}.{name}", getattr(self, name), lo, hi)
         if int(self.att) != self.att:
             raise ValueError(f"{o}.att={self.att!r} must be an integer in [1, 100]")
         if self.i_sl >= self.i_rest:
@@ -154,16 +145,16 @@ class ExperimentConfig:
         o = "ExperimentConfig"
         if self.experiment not in (1, 2):
             raise ValueError(f"{o}.experiment={self.experiment!r} is not one of [1, 2]")
-        _in_range(o, "rate_hz", self.rate_hz, 20.0, 300.0)
-        _in_range(o, "duration_s", self.duration_s, 0.01, 2.0)
+        check_range(f"{o}.rate_hz", self.rate_hz, 20.0, 300.0)
+        check_range(f"{o}.duration_s", self.duration_s, 0.01, 2.0)
         if int(self.w0) != self.w0:
             raise ValueError(f"{o}.w0={self.w0!r} must be an integer")
-        _in_range(o, "w0", self.w0, W_MIN, W_MAX)
+        check_range(f"{o}.w0", self.w0, W_MIN, W_MAX)
         if int(self.w_exc) != self.w_exc:
             raise ValueError(f"{o}.w_exc={self.w_exc!r} must be an integer")
-        _in_range(o, "w_exc", self.w_exc, 1, 64)
-        _in_range(o, "t_first", self.t_first, 0.0, 0.1)
-        _in_range(o, "dt", self.dt, 1e-7, 1e-4)
+        check_range(f"{o}.w_exc", self.w_exc, 1, 64)
+        check_range(f"{o}.t_first", self.t_first, 0.0, 0.1)
+        check_range(f"{o}.dt", self.dt, 1e-7, 1e-4)
 
     @property
     def period(self) -> float:

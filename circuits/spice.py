@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from . import pdk
+from .validation import check_range
 
 #: Root of the SPICE netlists shipped with the package.
 NETLIST_DIR = Path(__file__).resolve().parent.parent / "netlists"
@@ -59,6 +60,10 @@ class SpiceError(RuntimeError):
 
 class NgspiceMissingError(SpiceError):
     """ngspice or libngspice is not installed."""
+
+
+class SpiceTimeoutError(SpiceError):
+    """A run exceeded its wall-clock limit (the worker was stopped)."""
 
 
 @dataclass
@@ -467,7 +472,7 @@ class _Worker:
                 cls._conn.send((text, command, analysis, seed, timeout_s))
             if not cls._conn.poll(timeout_s):
                 cls._stop()
-                raise SpiceError(f"`{command}` exceeded its time limit of {timeout_s:g} s; "
+                raise SpiceTimeoutError(f"`{command}` exceeded its time limit of {timeout_s:g} s; "
                                  "the ngspice worker was stopped", name)
             try:
                 kind, payload, log, dying = cls._conn.recv()
@@ -499,10 +504,7 @@ def _run(text, name, command, analysis, seed, timeout_s) -> SpiceResult:
 
 # --------------------------------------------------------------------------- public analyses
 def _check_positive(name: str, value) -> float:
-    v = float(value)
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name}={value!r} must be a positive finite number")
-    return v
+    return check_range(name, value, 0.0, math.inf, lo_open=True)
 
 
 def run_op(netlist, params: dict | None = None, corner: str | None = "tt", seed: int | None = None,

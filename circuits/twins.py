@@ -23,16 +23,11 @@ import numpy as np
 from numba import njit
 
 from .mismatch import MismatchModel, sigma_vt, stream_seed
+from .validation import check_range
 
 
 def _positive(owner: str, name: str, value, hi: float = math.inf) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{owner}.{name}={value!r} is not a number") from None
-    if not math.isfinite(v) or v <= 0 or v > hi:
-        raise ValueError(f"{owner}.{name}={value!r} is outside the allowed range (0, {hi:g}]")
-    return v
+    return check_range(f"{owner}.{name}", value, 0.0, hi, lo_open=True)
 
 
 # --------------------------------------------------------------------------- spike extender
