@@ -64,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
     model, om = plastic.run_model(cfg, params)
     metrics["model"] = plastic.measure(model, cfg, params, om)
     metrics["model"]["wall_s"] = time.time() - tm
-    metrics["i_omega_lsb_a"] = om
+    metrics["i_omega_lsb_a"] = plastic.build_model(params).i_omega_lsb()
     bar.update()
     spice = None
     if not args.no_spice:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .plastic_model import (PHASE_NAMES, SL, ExperimentConfig, MismatchDraw, PlasticSynapseModel,
-                            PlasticSynapseParams, characterise_neuron)
+from .plastic_model import (PHASE_NAMES, SL, W_MAX, W_MIN, ExperimentConfig, MismatchDraw, PlasticSynapseModel,
+                            PlasticSynapseParams, characterise_dac, characterise_neuron)
 
 #: Output step (s) and default maximum internal step (s) of the SPICE transients.
 SPICE_STEP_S = 1e-4
@@ -103,8 +103,7 @@ def run_spice(cfg: ExperimentConfig, params: PlasticSynapseParams = PlasticSynap
 
 
 def _bench_text(bench: str) -> str:
-    """The bench with Gear integration (trapezoidal ringing at the fast logic edges
-    otherwise clocks the XSPICE counter more than once per pulse)."""
+    """The bench with Gear integration (no trapezoidal ringing at the fast logic edges)."""
     from .spice import NETLIST_DIR
 
     path = NETLIST_DIR / bench
@@ -113,12 +112,14 @@ def _bench_text(bench: str) -> str:
 
 
 def run_model(cfg: ExperimentConfig, params: PlasticSynapseParams = PlasticSynapseParams(),
-              mismatch: MismatchDraw | None = None, model: PlasticSynapseModel | None = None) -> tuple[Trace, float]:
-    """Behavioural run; returns the trace and I_Omega per LSB (A)."""
+              mismatch: MismatchDraw | None = None,
+              model: PlasticSynapseModel | None = None) -> tuple[Trace, np.ndarray]:
+    """Behavioural run; returns the trace and the model's signed I_Omega/2 per code
+    (A, shape (64,), index w + 32: :meth:`PlasticSynapseModel.omega_half_table`), the band of :func:`measure`."""
     m = model or build_model(params, mismatch)
     r = m.run(cfg)
     tr = _trace_from(r.t, r.i_mem, r.weight, cfg, "model")
-    return tr, r.i_omega_lsb
+    return tr, m.omega_half_table()
 
 
 def build_model(params: PlasticSynapseParams = PlasticSynapseParams(), mismatch: MismatchDraw | None = None,
@@ -126,7 +127,8 @@ def build_model(params: PlasticSynapseParams = PlasticSynapseParams(), mismatch:
     """The behavioural model with the PDK characterisation and the neuron's DC characterisation."""
     from .characterise import characterise
 
-    return PlasticSynapseModel(params, characterise(), characterise_neuron(params, corner), mismatch)
+    return PlasticSynapseModel(params, characterise(), characterise_neuron(params, corner), mismatch,
+                               dac=characterise_dac(params, corner))
 
 
 # --------------------------------------------------------------------------- measurements
@@ -140,17 +142,24 @@ def phase_runs(phase: np.ndarray) -> list[str]:
     return out
 
 
-def measure(tr: Trace, cfg: ExperimentConfig, params: PlasticSynapseParams, i_omega_lsb: float) -> dict:
+def measure(tr: Trace, cfg: ExperimentConfig, params: PlasticSynapseParams, omega_half) -> dict:
     """Figures of one run.
 
+    ``omega_half``: signed I_Omega/2 per code (A, shape (64,), index w + 32),
+    as the circuit produces it from the weight current (the nominal chip's,
+    :meth:`PlasticSynapseModel.omega_half_table`): the band is the rule's,
+    ``I_lower/upper = I_rest - I_Omega/2(w) -+ I_SL`` of the final weight.
     ``settled_in_band``: the weight does not change over the final window (the
     last :data:`SETTLE_WINDOW_FRACTION` of the pulses, at least
     :data:`SETTLE_MIN_PULSES`) and every I_mem sample at pulse onset in that
-    window lies in ``[I_lower, I_upper]`` of the final weight.
+    window lies in ``[I_lower, I_upper]``.
     ``settle_time_s``: onset of the first pulse after the last weight change.
     """
+    omega_half = np.asarray(omega_half, dtype=float)
+    if omega_half.shape != (W_MAX - W_MIN + 1,):
+        raise ValueError(f"omega_half has shape {omega_half.shape}, expected ({W_MAX - W_MIN + 1},)")
     w_final = int(tr.weight[-1])
-    half = w_final * i_omega_lsb / 2.0
+    half = float(omega_half[w_final - W_MIN])
     i_lower = params.i_rest - half - params.i_sl
     i_upper = params.i_rest - half + params.i_sl
     n = len(tr.pulse_t)
@@ -237,7 +246,7 @@ def run_monte_carlo(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams 
 
     ch = characterise()
     base = build_model(params)
-    om = base.i_omega_lsb()
+    om = base.omega_half_table()
     out: dict = {"instances": int(n), "seed": int(seed)}
     if spice:
         if not isinstance(workers, int) or workers < 1:
@@ -271,7 +280,7 @@ def run_monte_carlo(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams 
     settled = []
     for s in range(seed, seed + model_draws):
         mm = MismatchDraw.draw(s, ch.kappa_n, ch.kappa_p, ch.u_t)
-        tr, _ = run_model(cfg, params, model=PlasticSynapseModel(params, ch, base.neuron, mm))
+        tr, _ = run_model(cfg, params, model=PlasticSynapseModel(params, ch, base.neuron, mm, dac=base.dac))
         met = measure(tr, cfg, params, om)
         mw.append(met["final_weight"])
         settled.append(met["settled_in_band"])

@@ -6,9 +6,11 @@ the plastic synapse itself:
 
 * the **weight**: a saturating up/down counter, ``w in [-32, 31]``, stepping
   by exactly one LSB at the END of an input pulse (SPEC §2, weight storage);
-* the **signed current DAC**: ``I_w = |w| * iunit`` into the DPI synapse; the
-  sign steers the synaptic current into (``w >= 0``, excitatory) or out of
-  (``w < 0``, inhibitory) the neuron input;
+* the **signed current DAC**: ``I_w = |w| * iunit`` by design into the DPI
+  synapse, in the model the transfer measured on the netlist for every code
+  (:func:`characterise_dac`: 27-42 % above design on sky130); the sign steers
+  the synaptic current into (``w >= 0``, excitatory) or out of (``w < 0``,
+  inhibitory) the neuron input;
 * the **DPI neuron** (a DPI integrator, Bartolozzi & Indiveri 2007):
   ``tau_m (1 + I_g/I_mem) dI_mem/dt + I_mem = G I_in + c`` with
   ``tau_m = C_mem U_T / (kappa I_tau)``; the DC transfer ``I_mem = G I_in + c``
@@ -17,8 +19,8 @@ the plastic synapse itself:
   (:func:`characterise_neuron`), never fitted to the experiment;
 * the **rule in current mode** (Büchel et al. 2021, eq. 3 mapped to currents;
   SPEC §2): with ``I_before`` the membrane current held at pulse onset and
-  ``I_Omega/2 = w * iunit * w_omega / wp_dac`` the signed replica of the
-  weight current,
+  ``I_Omega/2 = w * iunit * w_omega / wp_dac`` (by design; measured per
+  code like the DAC) the signed replica of the weight current,
 
       INC  if  I_before + I_Omega/2 < I_rest - I_SL
       DEC  if  I_before + I_Omega/2 > I_rest + I_SL
@@ -218,6 +220,66 @@ def characterise_neuron(params: PlasticSynapseParams = PlasticSynapseParams(), c
     return dc
 
 
+@dataclass(frozen=True)
+class DACTransfer:
+    """Measured currents of the weight DAC and of its I_Omega/2 replicas, per code (A).
+
+    Index ``w + 32`` for ``w`` in -32..31 (shape (64,) each):
+    ``i_w`` the weight current delivered into the DPI synapse's weight diode;
+    ``i_om_src`` the I_Omega/2 sourced into a comparator node by the pfet
+    replica (the path of ``w < 0``); ``i_om_sink`` the I_Omega/2 drained by the
+    nfet replica (the path of ``w >= 0``). All copies of the DAC work at drain
+    voltages other than their diodes' and the smallest codes at a few pA, so
+    on sky130 the real currents exceed ``|w| iunit`` by 27-42 % and the
+    replicas exceed ``|w| iunit w_omega / wp_dac`` by 33-110 %
+    (``netlists/benches/plastic_dac_tb.cir``).
+    """
+
+    i_w: tuple
+    i_om_src: tuple
+    i_om_sink: tuple
+
+    @classmethod
+    def ideal(cls, params: "PlasticSynapseParams") -> "DACTransfer":
+        """The design equations: ``|w| iunit`` and ``|w| iunit w_omega / wp_dac`` (no device effects)."""
+        mag = np.abs(np.arange(W_MIN, W_MAX + 1)) * params.iunit
+        om = mag * params.w_omega / params.wp_dac
+        return cls(tuple(mag.tolist()), tuple(om.tolist()), tuple(om.tolist()))
+
+
+_DAC_CACHE: dict = {}
+
+
+def characterise_dac(params: PlasticSynapseParams = PlasticSynapseParams(), corner: str = "tt") -> DACTransfer:
+    """Measure the DAC and replica currents of every code with ngspice (cached per parameter set).
+
+    One operating point of ``netlists/benches/plastic_dac_tb.cir`` per code,
+    the bits set as in the circuit (``m_i = q_i XOR q_5``, ``s = q_5``).
+    """
+    key = (params.iunit, params.wp_dac, params.w_omega, corner)
+    if key in _DAC_CACHE:
+        return _DAC_CACHE[key]
+    from .spice import run_op
+
+    i_w, src, sink = [], [], []
+    for w in range(W_MIN, W_MAX + 1):
+        u = w + 64 if w < 0 else w
+        s = 1 if w < 0 else 0
+        bits = {f"b{i}": ((u >> i) & 1) ^ s for i in range(5)}
+        q = run_op("benches/plastic_dac_tb.cir", corner=corner,
+                   params=bits | {"bsign": s, "iunit": params.iunit, "wp_dac": params.wp_dac,
+                                  "w_omega": params.w_omega})
+        i_w.append(float(q.i("viw")[0]) if w else 0.0)
+        src.append(float(q.i("vop")[0]) if w else 0.0)
+        sink.append(float(q.i("von")[0]) if w else 0.0)
+    t = DACTransfer(tuple(i_w), tuple(src), tuple(sink))
+    nz = np.arange(W_MIN, W_MAX + 1) != 0
+    if not all(np.all(np.asarray(a)[nz] > 0) for a in (t.i_w, t.i_om_src, t.i_om_sink)):
+        raise RuntimeError("DAC characterisation is implausible: a non-positive current for a non-zero code")
+    _DAC_CACHE[key] = t
+    return t
+
+
 # --------------------------------------------------------------------------- mismatch
 #: Devices whose ratios set the currents of the model: name -> (W, L, type).
 DEVICES = {
@@ -309,7 +371,8 @@ class ModelResult:
     (INC = 1, DEC = -1, SL = 0), shape (p,); i_before : membrane current held at
     each onset (A), shape (p,); w_at_pulse : weight used by each pulse, shape (p,).
     i_omega_lsb : per-pulse membrane increment per LSB (A); i_lower / i_upper
-    (A), shape (p,): ``I_rest - I_Omega/2 -+ I_SL`` at each pulse.
+    (A), shape (p,): ``I_rest - I_Omega/2 -+ I_SL`` at each pulse, with the
+    circuit's I_Omega/2 (:meth:`PlasticSynapseModel.omega_half_table`).
     """
 
     t: np.ndarray
@@ -342,10 +405,11 @@ class PlasticSynapseModel:
     """
 
     def __init__(self, params: PlasticSynapseParams, char, neuron: NeuronDC,
-                 mismatch: MismatchDraw | None = None):
+                 mismatch: MismatchDraw | None = None, dac: DACTransfer | None = None):
         self.p = params
         self.char = char
         self.neuron = neuron
+        self.dac = dac or DACTransfer.ideal(params)
         self.mm = mismatch or MismatchDraw()
         f = self.mm.f
         self.extender = SpikeExtenderTwin(c_pw=params.cpw, v_sw=char.v_sw_extender)
@@ -365,19 +429,27 @@ class PlasticSynapseModel:
         self.i_dc = params.i_dc * neuron.k_drive * f("dc_MDCO") / f("dc_MDCD")
 
     # -- pieces ---------------------------------------------------------------
-    def dac_current(self, w: int) -> float:
-        """Weight current |w| iunit (A) with the leg / mirror factors (signed_current_dac.cir)."""
+    def _dac_rel(self, w: int) -> float:
+        """Mismatch factor of the DAC diode current for code w: sum of the drawn legs over the nominal sum."""
         f = self.mm.f
-        if w == 0:
-            return 0.0
         u = w + 64 if w < 0 else w
         s = 1 if w < 0 else 0
-        legs = 0.0
+        legs = nominal = 0.0
         for i in range(5):
             bit = ((u >> i) & 1) ^ s
             legs += bit * (1 << i) * f(f"dac_l{i}")
+            nominal += bit * (1 << i)
         legs += s * f("dac_ls")
-        return self.p.iunit * legs / f("dac_ref") * f("dac_MPO") / f("dac_MPD")
+        nominal += s
+        return legs / nominal / f("dac_ref")
+
+    def dac_current(self, w: int) -> float:
+        """Weight current (A) of code w (signed_current_dac.cir): the measured transfer
+        (:class:`DACTransfer`, ``|w| iunit`` by design) times the legs' and mirrors' mismatch."""
+        if w == 0:
+            return 0.0
+        f = self.mm.f
+        return self.dac.i_w[w - W_MIN] * self._dac_rel(w) * f("dac_MPO") / f("dac_MPD")
 
     def synapse_twin(self, i_w: float) -> DPISynapseTwin:
         """The DPI synapse twin with weight current i_w (A) and the synapse's mismatch."""
@@ -395,9 +467,10 @@ class PlasticSynapseModel:
         per pulse (SPEC §2); through the neuron (``tau_m``, DC gain G) the
         membrane response to that decaying current peaks at
         ``G dI_syn tau_s/(tau_m - tau_s) (exp(-t*/tau_m) - exp(-t*/tau_s))``
-        at ``t* = ln(tau_m/tau_s) tau_s tau_m / (tau_m - tau_s)``.
+        at ``t* = ln(tau_m/tau_s) tau_s tau_m / (tau_m - tau_s)``. One LSB of
+        weight current is the DAC's mean step, ``(I_w(31) - I_w(1)) / 30``.
         """
-        tw = self.synapse_twin(self.p.iunit)
+        tw = self.synapse_twin((self.dac_current(W_MAX) - self.dac_current(1)) / (W_MAX - 1))
         d_syn = tw.i_linear * (1.0 - math.exp(-self.t_pw / tw.tau))
         ts, tm = tw.tau, self.tau_m
         if abs(tm - ts) < 1e-12:
@@ -406,6 +479,12 @@ class PlasticSynapseModel:
             tstar = math.log(tm / ts) * ts * tm / (tm - ts)
             peak = d_syn * ts / (tm - ts) * (math.exp(-tstar / tm) - math.exp(-tstar / ts))
         return self.neuron.gain * peak
+
+    def omega_half_table(self) -> np.ndarray:
+        """Signed I_Omega/2 (A) the circuit adds to I_before for every code, index ``w + 32``:
+        the mean of the INC and DEC replicas (:meth:`_omega_half`). With it the rule's band is
+        ``[I_rest - I_Omega/2 - I_SL, I_rest - I_Omega/2 + I_SL]`` as the comparators see it."""
+        return np.array([0.5 * sum(self._omega_half(w)) for w in range(W_MIN, W_MAX + 1)])
 
     def decide(self, i_before: float, w: int) -> int:
         """Rule decision (INC / DEC / SL) for the held I_before (A) and weight w (paper Fig. 4)."""
@@ -432,10 +511,13 @@ class PlasticSynapseModel:
     def _omega_half(self, w: int) -> tuple[float, float]:
         """Signed I_Omega/2 (A) drained from the INC and DEC nodes (replica copies of the DAC diode)."""
         f = self.mm.f
-        mag = self.dac_current(w) * self.p.w_omega / self.p.wp_dac / (f("dac_MPO") / f("dac_MPD"))
+        if w == 0:
+            return 0.0, 0.0
+        rel = self._dac_rel(w)
         if w >= 0:
-            base = mag * f("om_MOK") / f("dac_MPD") / f("om_MOKD")
+            base = self.dac.i_om_sink[w - W_MIN] * rel * f("om_MOK") / f("dac_MPD") / f("om_MOKD")
             return base * f("om_MOI1"), base * f("om_MOE1")
+        mag = self.dac.i_om_src[w - W_MIN] * rel
         return -mag * f("om_MOPI") / f("dac_MPD"), -mag * f("om_MOPE") / f("dac_MPD")
 
     # -- run ------------------------------------------------------------------
@@ -509,7 +591,7 @@ class PlasticSynapseModel:
             weight[a + 1:b + 1] = w
         w_arr = np.asarray(w_used, dtype=np.int64)
         om_lsb = self.i_omega_lsb()
-        half = w_arr * om_lsb / 2.0
+        half = self.omega_half_table()[w_arr - W_MIN]
         return ModelResult(t=t, i_mem=i_mem, i_syn=i_syn_tr, weight=weight, pulse_t=onsets[:len(phases)],
                            phase=np.asarray(phases, dtype=np.int64), i_before=np.asarray(before),
                            w_at_pulse=w_arr, i_lower=p.i_rest - half - p.i_sl, i_upper=p.i_rest - half + p.i_sl,
