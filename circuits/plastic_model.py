@@ -303,9 +303,9 @@ DEVICES = {
     "neu_MTAU": (8, 8, "nfet"), "neu_MG": (8, 8, "nfet"), "neu_MB": (8, 8, "nfet"), "neu_MA": (8, 8, "nfet"),
     "neu_MPD": (8, 8, "pfet"), "neu_MPO": (8, 8, "pfet"), "neu_MOUT": (8, 8, "nfet"),
     # sensing, references of the rule
-    "sen_MSD": (60, 20, "pfet"), "sen_MSC": (60, 20, "pfet"), "sen_MHD": (60, 20, "nfet"),
-    "sen_MHI": (60, 20, "nfet"), "sen_MHE": (60, 20, "nfet"),
-    "ref_MRD": (60, 20, "pfet"), "ref_MRI": (60, 20, "pfet"), "ref_MRE": (60, 20, "pfet"),
+    "sen_MSD": (240, 20, "pfet"), "sen_MSC": (240, 20, "pfet"), "sen_MHD": (240, 20, "nfet"),
+    "sen_MHI": (240, 20, "nfet"), "sen_MHE": (240, 20, "nfet"),
+    "ref_MRD": (240, 20, "pfet"), "ref_MRI": (240, 20, "pfet"), "ref_MRE": (240, 20, "pfet"),
     "sl_MSLD": (8, 8, "pfet"), "sl_MSLO": (8, 8, "pfet"), "sl_MSND": (8, 8, "nfet"), "sl_MSNO": (8, 8, "nfet"),
     "om_MOK": (7, 8, "pfet"), "om_MOKD": (8, 8, "nfet"), "om_MOI1": (8, 8, "nfet"), "om_MOE1": (8, 8, "nfet"),
     "om_MOPI": (7, 8, "pfet"), "om_MOPE": (7, 8, "pfet"),

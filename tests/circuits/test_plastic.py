@@ -166,7 +166,7 @@ def test_spice_experiment_matches_model(model, experiment):
 
 
 @pytest.mark.spice
-@pytest.mark.parametrize("v_reset", [0.3875, 0.3925, 0.3962])
+@pytest.mark.parametrize("v_reset", [0.3875, 0.3922, 0.3962])
 def test_spice_static_rule_thresholds(v_reset):
     """Operating point with the membrane held at v_reset (w = 0, no pulse): the two
     comparators give the rule's decision for the I_mem they sense, INC below
