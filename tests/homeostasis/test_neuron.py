@@ -119,3 +119,33 @@ def test_refractory_period_from_bias():
     upstroke = [isi - hold for isi, hold in isis.values()]
     # the upstroke (reset -> threshold) does not depend on REFR and takes at most a few steps
     assert np.ptp(upstroke) < 1e-9 and upstroke[0] <= 3 * dt
+
+
+def test_ampa_gaba_a_membrane_step_equals_the_general_step():
+    """The step used when NMDA and GABA_B are off is the general step with those currents at zero."""
+    from homeostasis import kernels as k
+
+    rng = np.random.default_rng(3)
+    n = 300
+    P = np.zeros((k._N_P, n))
+    S = np.zeros((9, n))
+    P[k._P_NMDA_THR] = rng.uniform(1e-10, 1e-9, n)
+    P[k._P_INV_ATH] = 1.0 / rng.uniform(1e-9, 5e-9, n)
+    P[k._P_A_GAIN] = rng.uniform(1e-11, 1e-10, n)
+    i_tau = rng.uniform(2e-11, 2e-10, n)
+    i_g = rng.uniform(1e-9, 1e-8, n)
+    P[k._P_G_TAU], P[k._P_I_TAU], P[k._P_INV_TAU] = i_g / i_tau, i_tau, 1.0 / i_tau
+    P[k._P_DT_TAU] = 1e-4 / rng.uniform(5e-3, 2e-2, n)
+    P[k._P_I_G] = i_g
+    P[k._P_FLOOR] = 1e-13
+    # membrane from the floor to beyond threshold, inputs from none to strong (upstrokes included)
+    S[k._S_IM] = np.exp(rng.uniform(np.log(1e-13), np.log(2e-8), n))
+    S[k._S_AMPA] = rng.uniform(0, 2e-9, n)
+    S[k._S_GABA] = rng.uniform(0, 1e-9, n)
+    S[k._S_AHP] = rng.uniform(0, 1e-10, n)
+    S[k._S_NZ] = rng.normal(0, 5e-12, n)
+    S[k._S_DC] = rng.uniform(0, 5e-10, n)
+    general, plain = np.empty((1, n)), np.empty((1, n))
+    k._membrane_step(P, S, general, n)
+    k._membrane_step_ampa_gaba_a(P, S, plain, n)
+    np.testing.assert_allclose(plain, general, rtol=1e-12)
