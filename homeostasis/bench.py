@@ -9,7 +9,9 @@ DC input (150 pA per Pyr, 180 pA per PV neuron; subthreshold on its own for
 PV; injected per neuron so only the 250 network neurons are simulated) and the weights
 are fixed at :data:`BENCH_WEIGHTS_A`.
 
-Reported: simulated seconds per wall second (and per CPU second: on a shared
+Reported: medians over ``repeats`` timed runs of each simulator, interleaved
+(numba, Brian2, numba, ...) so that both see the same machine state, of the
+simulated seconds per wall second (and per CPU second: on a shared
 machine the process's CPU time is the steadier figure; Brian2's binary is
 measured through ``RUSAGE_CHILDREN``) of the numba model on one core
 (``numba.set_num_threads(1)``), the first-call time (JIT compile or cache
@@ -69,6 +71,9 @@ class BenchConfig:
         Also time Brian2 (needs the ``peers`` extra and a C++ compiler).
     dt_convergence : bool
         Also run the dt-convergence study.
+    repeats : int
+        Timed runs of each simulator, interleaved (numba, Brian2, numba, ...)
+        so that both see the same machine state; medians are reported.
     """
 
     chip_seed: int = 0
@@ -81,8 +86,11 @@ class BenchConfig:
     quick: bool = False
     brian2: bool = True
     dt_convergence: bool = True
+    repeats: int = 5
 
     def __post_init__(self) -> None:
+        if isinstance(self.repeats, bool) or not isinstance(self.repeats, int) or not 1 <= self.repeats <= 50:
+            raise ValueError(f"BenchConfig.repeats={self.repeats!r} is outside the allowed range 1..50")
         for name in ("chip_seed", "net_seed"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -146,89 +154,123 @@ def population_rates(neurons: np.ndarray, times: np.ndarray, n_pyr: int, n_pv: i
             "pv": float(np.sum(n >= NEURONS_PER_CORE) / (n_pv * (t1 - t0)))}
 
 
-def time_model(cfg: BenchConfig, *, quiet: bool = False) -> dict:
-    """Real-time factor of the numba model on one core, JIT time, trainer workload on all cores."""
-    import numba
+class _ModelTimer:
+    """The numba model on one core: first call (JIT compile or cache load) at construction, then timed runs."""
 
-    chip = make_bench_chip(cfg)
-    t0 = time.perf_counter()
-    chip.run(cfg.dt * 10, dc_a=bench_dc(cfg))  # first call: compile, or load from numba's cache
-    jit_s = time.perf_counter() - t0
-    chip.drain()
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
+    def __init__(self, cfg: BenchConfig):
+        self.cfg = cfg
+        self.chip = make_bench_chip(cfg)
         t0 = time.perf_counter()
-        c0 = time.process_time()
-        rec = chip.run(cfg.sim_s, dc_a=bench_dc(cfg), seed=1)
-        wall = time.perf_counter() - t0
-        cpu = time.process_time() - c0
-    finally:
-        numba.set_num_threads(threads)
-    rates = population_rates(rec.neurons, rec.times_s, cfg.n_pyr, cfg.n_pv, 0.2, cfg.sim_s)
-    # trainer workload: 5 repetitions x 1 s in one batched call on all cores
-    chip.drain()
-    t0 = time.perf_counter()
-    chip.run_batch(1.0, 5, dc_a=bench_dc(cfg), seeds=[11, 12, 13, 14, 15])
-    batch_wall = time.perf_counter() - t0
-    return {"realtime_factor": cfg.sim_s / wall, "realtime_factor_cpu": cfg.sim_s / cpu, "wall_s": wall,
-            "cpu_s": cpu, "jit_s": jit_s,
-            "rates_hz": rates, "n_spikes": int(rec.neurons.size), "numba_threads_batch": threads,
-            "batch_5x1s_wall_s": batch_wall, "trainer_400x5x1s_estimate_s": 400 * batch_wall}
+        self.chip.run(cfg.dt * 10, dc_a=bench_dc(cfg))  # first call: compile, or load from numba's cache
+        self.jit_s = time.perf_counter() - t0
+        self.walls, self.cpus, self.rec = [], [], None
 
+    def run_once(self) -> None:
+        import numba
 
-def time_brian2(cfg: BenchConfig, *, quiet: bool = False) -> dict:
-    """The same network in Brian2 cpp_standalone (single thread); compile time reported separately."""
-    import brian2 as b2
+        self.chip.drain()
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            t0 = time.perf_counter()
+            c0 = time.process_time()
+            self.rec = self.chip.run(self.cfg.sim_s, dc_a=bench_dc(self.cfg), seed=1)
+            self.walls.append(time.perf_counter() - t0)
+            self.cpus.append(time.process_time() - c0)
+        finally:
+            numba.set_num_threads(threads)
 
-    from .peers import brian2_group
+    def result(self) -> dict:
+        """Medians over the timed runs, the runs themselves, and the trainer workload on all cores."""
+        import numba
 
-    chip = make_bench_chip(cfg)
-    params = chip.neuron_parameters()
-    params["i_floor_a"] = chip.config.device.i0_n
-    params["i_reset_a"] = max(chip.config.i_reset, chip.config.device.i0_n)
-    pre, post, stype, _ = chip.connections
-    w_syn = chip.synapse_weights()
-    ids = np.concatenate([np.arange(cfg.n_pyr), NEURONS_PER_CORE + np.arange(cfg.n_pv)])
-    local = np.full(chip.n_neurons, -1)
-    local[ids] = np.arange(ids.size)
-    directory = tempfile.mkdtemp(prefix="eibalance_brian2_")
-    b2.prefs.logging.console_log_level = "ERROR"
-    b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
-    try:
-        b2.prefs.devices.cpp_standalone.openmp_threads = 0
-        b2.defaultclock.dt = cfg.dt * b2.second
-        g = brian2_group(b2, params, ids, noise_std=chip.config.noise_std, noise_tau=chip.config.noise_tau,
-                         method="euler", name="ei")
-        g.Idc = bench_dc(cfg)[ids] * b2.amp
-        exc = stype == 0
-        se = b2.Synapses(g, g, "w : amp", on_pre="Iampa_post += gf_ampa_post*w", name="exc")
-        se.connect(i=local[pre[exc]], j=local[post[exc]])
-        se.w = w_syn[exc] * b2.amp
-        si = b2.Synapses(g, g, "w : amp", on_pre="Igabaa_post += gf_gabaa_post*w", name="inh")
-        si.connect(i=local[pre[~exc]], j=local[post[~exc]])
-        si.w = w_syn[~exc] * b2.amp
-        mon = b2.SpikeMonitor(g)
-        b2.run(cfg.sim_s * b2.second)
+        cfg, rec = self.cfg, self.rec
+        rates = population_rates(rec.neurons, rec.times_s, cfg.n_pyr, cfg.n_pv, 0.2, cfg.sim_s)
+        # trainer workload: 5 repetitions x 1 s in one batched call on all cores
+        self.chip.drain()
         t0 = time.perf_counter()
-        b2.device.build(directory=directory, compile=True, run=False)
-        compile_s = time.perf_counter() - t0
+        self.chip.run_batch(1.0, 5, dc_a=bench_dc(cfg), seeds=[11, 12, 13, 14, 15])
+        batch_wall = time.perf_counter() - t0
+        rtf = [cfg.sim_s / w for w in self.walls]
+        return {"realtime_factor": float(np.median(rtf)), "realtime_factor_runs": rtf,
+                "realtime_factor_cpu": float(np.median([cfg.sim_s / c for c in self.cpus])),
+                "wall_s": float(np.median(self.walls)), "cpu_s": float(np.median(self.cpus)), "jit_s": self.jit_s,
+                "rates_hz": rates, "n_spikes": int(rec.neurons.size), "numba_threads_batch": numba.get_num_threads(),
+                "batch_5x1s_wall_s": batch_wall, "trainer_400x5x1s_estimate_s": 400 * batch_wall}
+
+
+class _Brian2Timer:
+    """The same network in Brian2 cpp_standalone (single thread): built and compiled at construction
+    (compile time reported separately), then the compiled binary is run and timed as often as asked."""
+
+    def __init__(self, cfg: BenchConfig):
+        import brian2 as b2
+
+        from .peers import brian2_group
+
+        self.cfg, self.b2 = cfg, b2
+        chip = make_bench_chip(cfg)
+        params = chip.neuron_parameters()
+        params["i_floor_a"] = chip.config.device.i0_n
+        params["i_reset_a"] = max(chip.config.i_reset, chip.config.device.i0_n)
+        pre, post, stype, _ = chip.connections
+        w_syn = chip.synapse_weights()
+        self.ids = np.concatenate([np.arange(cfg.n_pyr), NEURONS_PER_CORE + np.arange(cfg.n_pv)])
+        local = np.full(chip.n_neurons, -1)
+        local[self.ids] = np.arange(self.ids.size)
+        self.directory = tempfile.mkdtemp(prefix="eibalance_brian2_")
+        b2.prefs.logging.console_log_level = "ERROR"
+        b2.set_device("cpp_standalone", directory=self.directory, build_on_run=False)
+        try:
+            b2.prefs.devices.cpp_standalone.openmp_threads = 0
+            b2.defaultclock.dt = cfg.dt * b2.second
+            g = brian2_group(b2, params, self.ids, noise_std=chip.config.noise_std,
+                             noise_tau=chip.config.noise_tau, method="euler", name="ei")
+            g.Idc = bench_dc(cfg)[self.ids] * b2.amp
+            exc = stype == 0
+            se = b2.Synapses(g, g, "w : amp", on_pre="Iampa_post += gf_ampa_post*w", name="exc")
+            se.connect(i=local[pre[exc]], j=local[post[exc]])
+            se.w = w_syn[exc] * b2.amp
+            si = b2.Synapses(g, g, "w : amp", on_pre="Igabaa_post += gf_gabaa_post*w", name="inh")
+            si.connect(i=local[pre[~exc]], j=local[post[~exc]])
+            si.w = w_syn[~exc] * b2.amp
+            mon = b2.SpikeMonitor(g)  # a local: Brian2's magic run() collects the objects of this frame
+            self.mon = mon
+            b2.run(cfg.sim_s * b2.second)
+            t0 = time.perf_counter()
+            b2.device.build(directory=self.directory, compile=True, run=False)
+            self.compile_s = time.perf_counter() - t0
+        except BaseException:
+            self.close()
+            raise
+        self.walls, self.cpus, self.internal = [], [], []
+
+    def run_once(self) -> None:
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        b2.device.run(directory=directory, with_output=False)
-        run_wall = time.perf_counter() - t0
+        self.b2.device.run(directory=self.directory, with_output=False)
+        wall = time.perf_counter() - t0
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        run_cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-        sim_internal = float(getattr(b2.device, "_last_run_time", run_wall) or run_wall)
-        neurons = ids[np.asarray(mon.i)]
-        times = np.asarray(mon.t)
-    finally:
-        b2.device.reinit()
-        b2.set_device("runtime")
-    rates = population_rates(neurons, times, cfg.n_pyr, cfg.n_pv, 0.2, cfg.sim_s)
-    return {"realtime_factor": cfg.sim_s / run_wall, "realtime_factor_internal": cfg.sim_s / sim_internal,
-            "realtime_factor_cpu": cfg.sim_s / run_cpu, "run_wall_s": run_wall, "run_cpu_s": run_cpu, "compile_s": compile_s, "rates_hz": rates, "target": "cpp_standalone",
-            "method": "euler", "version": b2.__version__}
+        self.walls.append(wall)
+        self.cpus.append((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime))
+        self.internal.append(float(getattr(self.b2.device, "_last_run_time", wall) or wall))
+
+    def result(self) -> dict:
+        cfg = self.cfg
+        neurons = self.ids[np.asarray(self.mon.i)]
+        times = np.asarray(self.mon.t)
+        rates = population_rates(neurons, times, cfg.n_pyr, cfg.n_pv, 0.2, cfg.sim_s)
+        rtf = [cfg.sim_s / w for w in self.walls]
+        return {"realtime_factor": float(np.median(rtf)), "realtime_factor_runs": rtf,
+                "realtime_factor_internal": float(np.median([cfg.sim_s / w for w in self.internal])),
+                "realtime_factor_cpu": float(np.median([cfg.sim_s / c for c in self.cpus])),
+                "run_wall_s": float(np.median(self.walls)), "run_cpu_s": float(np.median(self.cpus)),
+                "compile_s": self.compile_s, "rates_hz": rates, "target": "cpp_standalone",
+                "method": "euler", "version": self.b2.__version__}
+
+    def close(self) -> None:
+        self.b2.device.reinit()
+        self.b2.set_device("runtime")
 
 
 def dt_convergence(cfg: BenchConfig, *, quiet: bool = False) -> dict:
@@ -253,25 +295,44 @@ def dt_convergence(cfg: BenchConfig, *, quiet: bool = False) -> dict:
 
 
 def run_bench(cfg: BenchConfig = BenchConfig(), *, quiet: bool = False) -> dict:
+    """Time the numba model and Brian2 on the same network, interleaved, ``cfg.repeats`` runs each.
+
+    Reported figures are medians over the runs; ``speedup_vs_brian2`` is the
+    median of the per-pair ratios (each numba run against the Brian2 run right
+    after it), which cancels most of a shared machine's drift.
+    """
     out = {"config": {"chip_seed": cfg.chip_seed, "net_seed": cfg.net_seed, "n_pyr": cfg.n_pyr, "n_pv": cfg.n_pv,
                       "p": cfg.p, "duration_s": cfg.sim_s, "dt_s": cfg.dt, "weights_a": BENCH_WEIGHTS_A,
-                      "dc_a": BENCH_DC_A, "cpu_count": os.cpu_count()}}
-    model = time_model(cfg, quiet=quiet)
-    out["model"] = model
-    out["realtime_factor"] = model["realtime_factor"]
-    out["jit_s"] = model["jit_s"]
-    out["rates_hz"] = model["rates_hz"]
+                      "dc_a": BENCH_DC_A, "cpu_count": os.cpu_count(), "repeats": cfg.repeats}}
+    model = _ModelTimer(cfg)
+    peer = None
     if cfg.brian2:
         try:
-            b = time_brian2(cfg, quiet=quiet)
+            peer = _Brian2Timer(cfg)
         except ImportError as err:
             out["brian2_error"] = str(err)
-        else:
+    try:
+        for _ in tqdm(range(cfg.repeats), desc="speed runs", disable=quiet):
+            model.run_once()
+            if peer is not None:
+                peer.run_once()
+        m = model.result()
+        out["model"] = m
+        out["realtime_factor"] = m["realtime_factor"]
+        out["jit_s"] = m["jit_s"]
+        out["rates_hz"] = m["rates_hz"]
+        if peer is not None:
+            b = peer.result()
             out["brian2"] = b
             out["brian2_realtime_factor"] = b["realtime_factor"]
-            out["speedup_vs_brian2"] = model["realtime_factor"] / b["realtime_factor"]
-            out["speedup_vs_brian2_cpu"] = model["realtime_factor_cpu"] / b["realtime_factor_cpu"]
-            out["speedup_vs_brian2_internal_timer"] = model["realtime_factor"] / b["realtime_factor_internal"]
+            out["speedup_vs_brian2_runs"] = [bw / mw for mw, bw in zip(model.walls, peer.walls)]
+            out["speedup_vs_brian2"] = float(np.median(out["speedup_vs_brian2_runs"]))
+            out["speedup_vs_brian2_cpu"] = float(np.median([bc / mc for mc, bc in zip(model.cpus, peer.cpus)]))
+            out["speedup_vs_brian2_internal_timer"] = float(np.median(
+                [cfg.sim_s / mw / (cfg.sim_s / bi) for mw, bi in zip(model.walls, peer.internal)]))
+    finally:
+        if peer is not None:
+            peer.close()
     if cfg.dt_convergence:
         out["dt_convergence"] = dt_convergence(cfg, quiet=quiet)
     return out
@@ -280,7 +341,8 @@ def run_bench(cfg: BenchConfig = BenchConfig(), *, quiet: bool = False) -> dict:
 def summary_lines(res: dict) -> list[str]:
     m = res["model"]
     c = res["config"]
-    lines = [f"E/I network {c['n_pyr']}/{c['n_pv']}, p={c['p']}, {c['duration_s']:g} s at dt={c['dt_s'] * 1e3:g} ms",
+    lines = [f"E/I network {c['n_pyr']}/{c['n_pv']}, p={c['p']}, {c['duration_s']:g} s at dt={c['dt_s'] * 1e3:g} ms; "
+             f"medians of {c['repeats']} interleaved runs",
              f"{'simulator':<28}{'sim s / wall s':>16}{'sim s / cpu s':>15}{'wall (s)':>10}{'compile (s)':>13}"
              f"{'Pyr Hz':>8}{'PV Hz':>8}",
              f"{'numba model, 1 core':<28}{m['realtime_factor']:>16.1f}{m['realtime_factor_cpu']:>15.1f}"
@@ -290,7 +352,9 @@ def summary_lines(res: dict) -> list[str]:
         lines.append(f"{'Brian2 cpp_standalone, 1 th':<28}{b['realtime_factor']:>16.1f}{b['realtime_factor_cpu']:>15.1f}"
                      f"{b['run_wall_s']:>10.3f}{b['compile_s']:>13.2f}{b['rates_hz']['pyr']:>8.1f}"
                      f"{b['rates_hz']['pv']:>8.1f}")
-        lines.append(f"speed-up vs Brian2: {res['speedup_vs_brian2']:.1f}x (wall), "
+        lines.append("numba runs (x real time): " + ", ".join(f"{v:.1f}" for v in m["realtime_factor_runs"])
+                     + "; Brian2 runs: " + ", ".join(f"{v:.1f}" for v in b["realtime_factor_runs"]))
+        lines.append(f"speed-up vs Brian2 (median of the per-pair ratios): {res['speedup_vs_brian2']:.1f}x (wall), "
                      f"{res['speedup_vs_brian2_cpu']:.1f}x (CPU time), "
                      f"{res['speedup_vs_brian2_internal_timer']:.1f}x (vs Brian2's own loop timer "
                      f"{b['realtime_factor_internal']:.1f}x real time)")

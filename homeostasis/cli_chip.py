@@ -65,7 +65,7 @@ def cmd_bench(args) -> int:
     from .plotting_chip import plot_dt_convergence
 
     cfg = BenchConfig(chip_seed=args.seed, quick=args.quick, brian2=not args.no_brian2,
-                      dt_convergence=not args.no_dt)
+                      dt_convergence=not args.no_dt, repeats=args.repeats)
     res = run_bench(cfg, quiet=args.quiet)
     if not args.quiet or args.out is None:
         print("\n".join(summary_lines(res)))
@@ -98,4 +98,6 @@ def register(subparsers) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--no-brian2", action="store_true", help="skip the Brian2 side")
     p.add_argument("--no-dt", action="store_true", help="skip the dt-convergence runs")
+    p.add_argument("--repeats", type=int, default=5,
+                   help="timed runs of each simulator, interleaved; medians are reported (1..50, default 5)")
     p.set_defaults(func=cmd_bench)

@@ -1,5 +1,6 @@
 """dt convergence of the chip model on the 200/50 E/I network (issue: < 2 % rate change when halving dt)."""
 import numpy as np
+import pytest
 
 from homeostasis.bench import BenchConfig, bench_dc, make_bench_chip, population_rates
 
@@ -16,3 +17,9 @@ def test_halving_dt_changes_rates_less_than_2_percent():
     for k in ("pyr", "pv"):
         assert rates[1e-4][k] > 5.0  # the network is active
         assert abs(rates[1e-4][k] - rates[5e-5][k]) < 0.02 * rates[5e-5][k], (k, rates)
+
+
+@pytest.mark.parametrize("repeats", [0, 51, 2.5, True])
+def test_bench_config_rejects_bad_repeats(repeats):
+    with pytest.raises(ValueError, match="repeats"):
+        BenchConfig(repeats=repeats)
