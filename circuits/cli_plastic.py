@@ -61,10 +61,11 @@ def main(args: argparse.Namespace) -> int:
                      "i_rest_a": params.i_rest, "i_sl_a": params.i_sl, "seed": args.seed,
                      "params": params.netlist_params()}
     tm = time.time()
-    model, om = plastic.run_model(cfg, params)
+    behavioural = plastic.build_model(params)
+    model, om = plastic.run_model(cfg, params, model=behavioural)
     metrics["model"] = plastic.measure(model, cfg, params, om)
     metrics["model"]["wall_s"] = time.time() - tm
-    metrics["i_omega_lsb_a"] = plastic.build_model(params).i_omega_lsb()
+    metrics["i_omega_lsb_a"] = behavioural.i_omega_lsb()
     bar.update()
     spice = None
     if not args.no_spice:

@@ -247,6 +247,15 @@ class DACTransfer:
         return cls(tuple(mag.tolist()), tuple(om.tolist()), tuple(om.tolist()))
 
 
+def dac_bits(w: int) -> tuple[tuple[int, ...], int]:
+    """The DAC inputs of code ``w`` as plastic_synapse.cir drives them: magnitude bits
+    ``m_i = q_i XOR q_5`` (i = 0..4) and sign ``s = q_5`` of the two's-complement ``q``;
+    ``|w| = sum m_i 2^i + s``."""
+    u = w + 64 if w < 0 else w
+    s = 1 if w < 0 else 0
+    return tuple(((u >> i) & 1) ^ s for i in range(5)), s
+
+
 _DAC_CACHE: dict = {}
 
 
@@ -263,15 +272,17 @@ def characterise_dac(params: PlasticSynapseParams = PlasticSynapseParams(), corn
 
     i_w, src, sink = [], [], []
     for w in range(W_MIN, W_MAX + 1):
-        u = w + 64 if w < 0 else w
-        s = 1 if w < 0 else 0
-        bits = {f"b{i}": ((u >> i) & 1) ^ s for i in range(5)}
+        if w == 0:  # no leg on: no current by construction
+            i_w.append(0.0), src.append(0.0), sink.append(0.0)
+            continue
+        m, s = dac_bits(w)
         q = run_op("benches/plastic_dac_tb.cir", corner=corner,
-                   params=bits | {"bsign": s, "iunit": params.iunit, "wp_dac": params.wp_dac,
-                                  "w_omega": params.w_omega})
-        i_w.append(float(q.i("viw")[0]) if w else 0.0)
-        src.append(float(q.i("vop")[0]) if w else 0.0)
-        sink.append(float(q.i("von")[0]) if w else 0.0)
+                   params={f"b{i}": b for i, b in enumerate(m)} | {"bsign": s, "iunit": params.iunit,
+                                                                   "wp_dac": params.wp_dac,
+                                                                   "w_omega": params.w_omega})
+        i_w.append(float(q.i("viw")[0]))
+        src.append(float(q.i("vop")[0]))
+        sink.append(float(q.i("von")[0]))
     t = DACTransfer(tuple(i_w), tuple(src), tuple(sink))
     nz = np.arange(W_MIN, W_MAX + 1) != 0
     if not all(np.all(np.asarray(a)[nz] > 0) for a in (t.i_w, t.i_om_src, t.i_om_sink)):
@@ -410,6 +421,7 @@ class PlasticSynapseModel:
         self.char = char
         self.neuron = neuron
         self.dac = dac or DACTransfer.ideal(params)
+        self._omega_half_table = None
         self.mm = mismatch or MismatchDraw()
         f = self.mm.f
         self.extender = SpikeExtenderTwin(c_pw=params.cpw, v_sw=char.v_sw_extender)
@@ -432,11 +444,9 @@ class PlasticSynapseModel:
     def _dac_rel(self, w: int) -> float:
         """Mismatch factor of the DAC diode current for code w: sum of the drawn legs over the nominal sum."""
         f = self.mm.f
-        u = w + 64 if w < 0 else w
-        s = 1 if w < 0 else 0
+        m, s = dac_bits(w)
         legs = nominal = 0.0
-        for i in range(5):
-            bit = ((u >> i) & 1) ^ s
+        for i, bit in enumerate(m):
             legs += bit * (1 << i) * f(f"dac_l{i}")
             nominal += bit * (1 << i)
         legs += s * f("dac_ls")
@@ -483,8 +493,11 @@ class PlasticSynapseModel:
     def omega_half_table(self) -> np.ndarray:
         """Signed I_Omega/2 (A) the circuit adds to I_before for every code, index ``w + 32``:
         the mean of the INC and DEC replicas (:meth:`_omega_half`). With it the rule's band is
-        ``[I_rest - I_Omega/2 - I_SL, I_rest - I_Omega/2 + I_SL]`` as the comparators see it."""
-        return np.array([0.5 * sum(self._omega_half(w)) for w in range(W_MIN, W_MAX + 1)])
+        ``[I_rest - I_Omega/2 - I_SL, I_rest - I_Omega/2 + I_SL]`` as the comparators see it.
+        Computed once per model (its parameters, mismatch and DAC transfer are frozen)."""
+        if self._omega_half_table is None:
+            self._omega_half_table = np.array([0.5 * sum(self._omega_half(w)) for w in range(W_MIN, W_MAX + 1)])
+        return self._omega_half_table
 
     def decide(self, i_before: float, w: int) -> int:
         """Rule decision (INC / DEC / SL) for the held I_before (A) and weight w (paper Fig. 4)."""
