@@ -89,14 +89,14 @@ def cmd_sweep(args) -> int:
 def cmd_regime(args) -> int:
     m = ex.experiment_regime(args.out, inits=args.inits or (2 if args.quick else 6), chips=args.chips or (1 if args.quick else 2),
                              seed=args.seed, **_base(args), **_sweep_kw(args))
-    return _report(m, args.out, ("networks", "mean_corr", "mean_cv2", "asynchronous_irregular"))
+    return _report(m, args.out, ("networks", "mean_corr", "mean_cv2", "active_fraction", "active_rate_pct_hz", "sustained_fraction", "asynchronous_irregular"))
 
 
 def cmd_paradoxical(args) -> int:
     m = ex.experiment_paradoxical(args.out, inits=args.inits or (2 if args.quick else 8),
                                   chips=args.chips or (1 if args.quick else 2), seed=args.seed,
                                   dc_a=args.dc_na * 1e-9, trials=args.trials, **_base(args), **_sweep_kw(args))
-    return _report(m, args.out, ("trials_analysed", "trials_fully_suppressed", "stats", "paradoxical"))
+    return _report(m, args.out, ("trials_analysed", "trials_fully_suppressed", "stats", "stats_per_neuron", "paradoxical"))
 
 
 def cmd_no_inhibitory(args) -> int:
@@ -149,7 +149,7 @@ def register(subparsers) -> None:
             p.add_argument("--chips", type=_pos_int, default=None, help="number of chips (chip seeds 0..M-1)")
         if name == "paradoxical":
             p.add_argument("--dc-na", type=float, default=0.1, help="DC into every PV neuron (nA, default 0.1)")
-            p.add_argument("--trials", type=_pos_int, default=2, help="trials per converged network (default 2)")
+            p.add_argument("--trials", type=_pos_int, default=4, help="trials per converged network (default 4)")
         if name == "ensemble":
             p.add_argument("--at", type=_pos_int, default=None, help="implant iteration (default 250; quick 50)")
         p.set_defaults(func=fn)
