@@ -83,7 +83,7 @@ def cmd_sweep(args) -> int:
     inits = args.inits or (4 if args.quick else 20)
     chips = args.chips or (2 if args.quick else 3)
     m = ex.experiment_sweep(args.out, inits=inits, chips=chips, seed=args.seed, **_base(args), **_sweep_kw(args))
-    return _report(m, args.out, ("inits", "chips", "converged_fraction", "rms_e_hz", "rms_i_hz", "corr"))
+    return _report(m, args.out, ("inits", "chips", "converged_fraction", "rms_e_hz", "rms_i_hz", "self_sustained", "corr"))
 
 
 def cmd_regime(args) -> int:

@@ -88,3 +88,17 @@ def test_cli_train_writes_metrics(tmp_path):
     assert (out / "fig2ab_training.png").stat().st_size > 0 and (out / "fig2c_raster.png").exists()
     with np.load(out / "data.npz") as z:
         assert z["codes"].shape == (3, 5, 2) and z["rates_hz"].shape == (2, 1, 2)
+
+
+def _trained(codes, seed=1, chip=0):
+    return {"chip_seed": chip, "seed": seed, "dt_s": 1e-4, "mismatch_cv": 0.2,
+            "network": {"n_exc": 200, "n_inh": 50, "p": 0.1, "n_clusters": 1}, "final_codes": codes + [[0, 0]]}
+
+
+def test_sustained_trials_tells_self_sustained_from_transient():
+    # final weights of a 400-iteration training (chip 0, seed 1, authors' code rule) whose activity
+    # outlives the kick, and the same network with much weaker excitation, whose burst dies with the kick
+    sustained = _trained([[4, 207], [4, 179], [5, 130], [5, 32]])
+    weak = _trained([[3, 207], [4, 179], [5, 130], [5, 32]])
+    assert ex.sustained_trials(sustained) >= 4
+    assert ex.sustained_trials(weak) == 0
