@@ -76,7 +76,7 @@ def _report(metrics: dict, out: Path, keys) -> int:
 
 def cmd_train(args) -> int:
     m = ex.experiment_train(args.out, seed=args.seed, chip_seed=args.chip_seed, **_base(args))
-    return _report(m, args.out, ("final_rates_hz", "targets_hz", "converged", "iterations", "wall_s"))
+    return _report(m, args.out, ("final_rates_hz", "targets_hz", "converged", "iterations", "self_sustained_trials", "wall_s"))
 
 
 def cmd_sweep(args) -> int:

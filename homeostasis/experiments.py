@@ -199,6 +199,8 @@ def experiment_train(out, *, seed: int = 0, chip_seed: int = 0, n_iterations: in
         "final_currents_a": dict(zip(WEIGHTS, m["final_currents_a"][:4])),
         "dt_s": m["dt_s"], "wall_s": m["wall_s"], "experiment_wall_s": time.perf_counter() - t0,
         "simulated_s": n_iterations * n_reps * 1.0,
+        "self_sustained_trials": {"sustained": sustained_trials(m), "of": 5,
+                                  "criterion": "kicked 1 s trials of the final network with Pyr firing past 0.9 s"},
         "wall_note": "wall_s: the training itself (measured when the run was computed; a resumed "
                      "experiment reports the stored value)",
     }
