@@ -124,6 +124,10 @@ def _worst_ratio(m):
 #: steps). The paper text's setting (alpha 0.05, factor = rate) does not
 #: converge on this chip model; ``python -m homeostasis train --rule text`` shows it.
 _RULE = ("--rule", "code")
+#: The regime and paradoxical stages analyse the sweep stage's networks (the same
+#: trainings, read from its folder, or trained there if the sweep has not run).
+_SWEEP_NETWORKS_QUICK = ("--inits", "4", "--chips", "2", "--runs", "{out}/sweep")
+_SWEEP_NETWORKS_FULL = ("--inits", "20", "--chips", "3", "--runs", "{out}/sweep")
 
 STAGES: tuple[Stage, ...] = (
     Stage("mismatch", "Device mismatch: sky130 Monte Carlo vs the common model",
@@ -228,14 +232,16 @@ STAGES: tuple[Stage, ...] = (
            Claim("converged networks that are self-sustained", "all (activity outlives the kick)", "≥ 95 %",
                  lambda m: m["self_sustained"]["fraction"], _ge(0.95), "{:.0%}"))),
     Stage("regime", "Asynchronous-irregular regime of converged networks (Fig. 2f)",
-          ("homeostasis", "regime", "--quick", *_RULE), ("homeostasis", "regime", *_RULE),
+          ("homeostasis", "regime", "--quick", *_RULE, *_SWEEP_NETWORKS_QUICK),
+          ("homeostasis", "regime", *_RULE, *_SWEEP_NETWORKS_FULL),
           (Claim("mean pairwise correlation, Pyr (5 ms bins)", "0.037", "< 0.1",
                  lambda m: m["mean_corr"]["pyr"], _le(0.1), "{:.3f}"),
            Claim("mean pairwise correlation, PV", "0.069", "< 0.1", lambda m: m["mean_corr"]["pv"], _le(0.1), "{:.3f}"),
            Claim("mean CV² of ISIs, Pyr", "0.949", "≈ 1 (> 0.8)", lambda m: m["mean_cv2"]["pyr"], _ge(0.8), "{:.2f}"),
            Claim("mean CV² of ISIs, PV", "0.945", "≈ 1 (> 0.8)", lambda m: m["mean_cv2"]["pv"], _ge(0.8), "{:.2f}"))),
     Stage("paradoxical", "Paradoxical effect: depolarising all PV (Fig. 3b)",
-          ("homeostasis", "paradoxical", "--quick", *_RULE), ("homeostasis", "paradoxical", *_RULE),
+          ("homeostasis", "paradoxical", "--quick", *_RULE, *_SWEEP_NETWORKS_QUICK),
+          ("homeostasis", "paradoxical", *_RULE, *_SWEEP_NETWORKS_FULL),
           (Claim("PV rate falls during the stimulus (p, paired t-test)", "p < 1e-18", "< 0.05",
                  lambda m: m["stats"]["pv"]["p_during_lt_before"], _le(0.05), "{:.2g}"),
            Claim("Pyr rate falls during the stimulus (p)", "p < 1e-20", "< 0.05",
@@ -271,6 +277,7 @@ def _run_stage(stage: Stage, out: Path, full: bool, seed: int, quiet: bool) -> d
     folder = out / stage.name
     folder.mkdir(parents=True, exist_ok=True)
     pkg, *args = stage.full if full else stage.quick
+    args = [a.replace("{out}", str(out)) for a in args]  # a stage may read another stage's results
     cmd = [sys.executable, "-m", pkg, *args, "--out", str(folder), "--seed", str(seed)]
     if quiet:
         cmd.append("--quiet")
