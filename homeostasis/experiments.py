@@ -37,7 +37,7 @@ import numpy as np
 from circuits.mismatch import stream_seed
 
 from .network import MEM, NetworkConfig, build_network
-from .rates import binned_counts, cv2_isi, mean_pairwise_correlation, window_rate
+from .rates import binned_counts, cv2_isi, mean_pairwise_correlation
 from .rule import WEIGHTS, RuleConfig
 from .sweep import Task, run_sweep
 from .trainer import TrainConfig, make_kick, run_trials, train
@@ -258,6 +258,16 @@ def summarise_runs(results: dict) -> dict:
     }
 
 
+def _kicked_trials(m: dict, stream: str, trials: int):
+    """``trials`` kicked 1 s trials of a trained network (final weights), kicks and noise seeds from
+    ``stream_seed(seed, stream)``; returns ``(net, cfg, records)``."""
+    chip, net, cfg = _chip_with_codes(m)
+    rng = np.random.default_rng(stream_seed(m["seed"], stream))
+    kicks = [make_kick(rng, net.exc, cfg.kick) for _ in range(trials)]
+    seeds = [int(x) for x in rng.integers(1, 2**62, size=trials)]
+    return net, cfg, run_trials(chip, 1.0, kicks, seeds)
+
+
 def sustained_trials(m: dict, trials: int = 5, t_end_s: float = 0.9) -> int:
     """How many of ``trials`` kicked 1 s trials of a trained network (its final weights) keep Pyr firing past ``t_end_s``.
 
@@ -266,12 +276,9 @@ def sustained_trials(m: dict, trials: int = 5, t_end_s: float = 0.9) -> int:
     a self-sustained network from a decaying transient at the same rates, so
     this is checked separately.  Kicks and noise from ``stream_seed(seed, "sustained")``.
     """
-    chip, net, cfg = _chip_with_codes(m)
-    rng = np.random.default_rng(stream_seed(m["seed"], "sustained"))
-    kicks = [make_kick(rng, net.exc, cfg.kick) for _ in range(trials)]
-    seeds = [int(x) for x in rng.integers(1, 2**62, size=trials)]
+    net, _, recs = _kicked_trials(m, "sustained", trials)
     n = 0
-    for rec in run_trials(chip, 1.0, kicks, seeds):
+    for rec in recs:
         e = np.isin(rec.neurons, net.exc)
         n += bool(e.any() and rec.times_s[e].max() >= t_end_s)
     return n
@@ -356,11 +363,8 @@ def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_i
     active_rate = {"pyr": [], "pv": []}  # per active neuron: its rate (Hz)
     n_trials, n_sustained = 0, 0
     for name, m, _ in _converged_runs(res):
-        chip, net, cfg = _chip_with_codes(m)
-        rng = np.random.default_rng(stream_seed(m["seed"], "regime"))
-        kicks = [make_kick(rng, net.exc, cfg.kick) for _ in range(trials)]
-        seeds = [int(s) for s in rng.integers(1, 2**62, size=trials)]
-        for rec in run_trials(chip, 1.0, kicks, seeds):
+        net, cfg, recs = _kicked_trials(m, "regime", trials)
+        for rec in recs:
             t_end = float(rec.times_s.max()) if rec.times_s.size else 0.0
             n_trials += 1
             n_sustained += t_end >= 0.9
@@ -446,9 +450,12 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
         for _ in range(trials):
             kick = make_kick(rng, net.exc, cfg.kick)
             rec = paradoxical_trial(chip, net, cfg, kick, int(rng.integers(1, 2**62)), dc_a=dc_a)
-            r = {}
+            nr, r = {}, {}
             for key, pop in (("pyr", net.exc), ("pv", net.inh)):
-                r[key] = [window_rate(rec.neurons, rec.times_s, pop, a, b) for a, b in windows]
+                # per-neuron rates (N_pop, 3) in the three windows; their mean is the population rate
+                nr[key] = np.stack([binned_counts(rec.neurons, rec.times_s, pop, a, b, b - a)[:, 0] / (b - a)
+                                    for a, b in windows], axis=1)
+                r[key] = nr[key].mean(axis=0).tolist()
             if r["pyr"][0] == 0.0:
                 died_before += 1  # not self-sustained up to the stimulus: not a test of the effect
                 continue
@@ -456,9 +463,8 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
                 suppressed += 1
                 continue
             rows.append([r["pyr"], r["pv"]])
-            for key, pop in (("pyr", net.exc), ("pv", net.inh)):
-                per_neuron[key].append(np.stack([binned_counts(rec.neurons, rec.times_s, pop, a, b, b - a)[:, 0]
-                                                 / (b - a) for a, b in windows], axis=1))
+            for key in nr:
+                per_neuron[key].append(nr[key])
             traces.append([np.histogram(rec.times_s[np.isin(rec.neurons, pop)], bins)[0] / (pop.size * 0.02)
                            for pop in (net.exc, net.inh)])
     rows = np.asarray(rows).reshape(-1, 2, 3)
@@ -483,7 +489,7 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
     metrics = {"networks": len(_converged_runs(res)), "trials_analysed": int(rows.shape[0]),
                "chip_model": _model_versions(res),
                "trials_fully_suppressed": suppressed, "trials_not_sustained_before": died_before,
-               "dc_a": dc_a, "windows_s": {"before": [0.2, 0.4], "during": [0.4, 0.6], "after": [0.7, 0.9]},
+               "dc_a": dc_a, "windows_s": dict(zip(("before", "during", "after"), map(list, windows))),
                "stats": stats, "stats_per_neuron": stats_neuron,
                "paradoxical": bool(stats.get("pv") and stats["pv"]["p_during_lt_before"] < 0.01
                                    and stats["pv"]["during_hz"] < stats["pv"]["before_hz"]),
