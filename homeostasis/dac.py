@@ -44,7 +44,7 @@ def _check_int(name: str, value, lo: int, hi: int) -> np.ndarray:
             raise ValueError(f"{name}={value!r} must be an integer in {lo}..{hi}")
     bad = (arr < lo) | (arr > hi)
     if np.any(bad):
-        first = arr[bad].flat[0] if arr.ndim else arr
+        first = arr[bad].flat[0] if arr.ndim else value
         raise ValueError(f"{name}={first!r} is outside the allowed range {lo}..{hi}")
     return arr.astype(np.int64)
 
@@ -68,6 +68,10 @@ def bias_current(coarse, fine):
     ValueError
         If a code is not an integer or is out of range (names the field and value).
     """
+    if type(coarse) is int and type(fine) is int and 0 <= coarse < N_COARSE and 0 <= fine <= FINE_MAX:
+        # plain in-range ints (the chip's stored codes): the same arithmetic without array checks,
+        # which dominated the per-run set-up of the chip model
+        return I_COARSE_A[coarse] * fine / FINE_STEPS
     c = _check_int("coarse", coarse, 0, N_COARSE - 1)
     f = _check_int("fine", fine, 0, FINE_MAX)
     out = _I_COARSE[c] * f / FINE_STEPS
