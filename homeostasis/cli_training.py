@@ -110,9 +110,11 @@ def cmd_ensemble(args) -> int:
     at = args.at if args.at is not None else (n * 5) // 8
     kw = _base(args)
     kw["n_iterations"] = n
-    m = ex.experiment_ensemble(args.out, seed=args.seed, chip_seed=args.chip_seed, ensemble_at=at, **kw)
-    return _report(m, args.out, ("rates_before_hz", "rates_peak_after_implant_hz", "final_rates_hz",
-                                 "mem_above_wee_all_iterations", "iterations_to_return"))
+    m = ex.experiment_ensemble(args.out, inits=args.inits or (2 if args.quick else 4), seed=args.seed,
+                               chip_seed=args.chip_seed, ensemble_at=at, **kw, **_sweep_kw(args))
+    return _report(m, args.out, ("shown_seed", "rates_before_hz", "rates_peak_after_implant_hz", "final_rates_hz",
+                                 "iterations_to_return", "networks_converged_before_implant", "returned",
+                                 "mem_above_wee_every_network"))
 
 
 def cmd_sizes(args) -> int:
@@ -134,7 +136,7 @@ def register(subparsers) -> None:
         ("regime", cmd_regime, "correlations and CV2 of converged networks (Fig. 2f)", True),
         ("paradoxical", cmd_paradoxical, "depolarise all PV for 0.2 s (Fig. 3b)", True),
         ("no-inhibitory", cmd_no_inhibitory, "w_ei, w_ii frozen vs full rule (Fig. 4)", True),
-        ("ensemble", cmd_ensemble, "implant a 32-neuron ensemble during training (Fig. 5)", False),
+        ("ensemble", cmd_ensemble, "implant a 32-neuron ensemble during training (Fig. 5)", True),
         ("sizes", cmd_sizes, "network sizes of Table 1", True),
         ("clusters", cmd_clusters, "five clusters sharing the weights (Fig. 6)", False),
     ]
@@ -143,7 +145,7 @@ def register(subparsers) -> None:
         _common(p, name, sweep)
         if name in ("train", "no-inhibitory", "ensemble", "sizes", "clusters"):
             p.add_argument("--chip-seed", type=_nonneg_int, default=0, help="virtual chip (mismatch) seed (default 0)")
-        if name in ("sweep", "regime", "paradoxical", "no-inhibitory", "sizes"):
+        if name in ("sweep", "regime", "paradoxical", "no-inhibitory", "ensemble", "sizes"):
             p.add_argument("--inits", type=_pos_int, default=None, help="initialisations (per chip)")
         if name in ("sweep", "regime", "paradoxical"):
             p.add_argument("--chips", type=_pos_int, default=None, help="number of chips (chip seeds 0..M-1)")

@@ -28,7 +28,8 @@ start of the step and the resulting logistic equation is integrated exactly::
 
 It is evaluated as ``I' = I|P| / (e^{-|r|}|P| + I Q (1 - e^{-|r|}))`` for
 ``r >= 0`` and ``I' = I e^{-|r|}|P| / (|P| + I Q (1 - e^{-|r|}))`` for ``r < 0``
-with one branch-free evaluation of ``1 - e^{-|r|}`` (:func:`_one_minus_exp_neg`),
+with one branch-free evaluation of ``1 - e^{-|r|}`` (:func:`_one_minus_exp_neg`; compiled
+with LLVM fast-math reassociation and FMA contraction, which change only last-bit rounding),
 ``|r|`` capped at 32 (beyond, the step lands on the fixed point ``P/Q`` to
 within e^-32).  This is exact for the deep-subthreshold regime ``I << I_g`` (where ``m`` is
 constant and the equation is linear in ``ln I``: a capacitor charged by

@@ -102,3 +102,23 @@ def test_sustained_trials_tells_self_sustained_from_transient():
     weak = _trained([[3, 207], [4, 179], [5, 130], [5, 32]])
     assert ex.sustained_trials(sustained) >= 4
     assert ex.sustained_trials(weak) == 0
+
+
+def test_ensemble_summary_premise_return_and_weights():
+    k = 30
+    r = np.zeros((50, 1, 2))
+    r[:, 0] = [20.5, 41.0]
+    r[k:k + 3, 0] = [60.0, 90.0]          # the jump after the implant
+    cur = np.full((50, 5), 1e-7)
+    cur[:k, 4] = 0.0
+    cur[k:, 4] = 1.1e-7                   # mem above w_ee from the implant on
+    m = {"seed": 3, "chip_seed": 1, "targets_hz": {"pyr": 20.0, "pv": 40.0},
+         "final_rates_hz": {"pyr": [20.5], "pv": [41.0]}, "converged": [True]}
+    s = ex._ensemble_summary(m, {"rates_hz": r, "currents_a": cur}, k)
+    assert s["converged_before_implant"] and s["converged"] and s["mem_above_wee_all_iterations"]
+    assert s["rates_peak_after_implant_hz"] == {"pyr": 60.0, "pv": 90.0}
+    assert s["iterations_to_return"] == 3
+    r[k - 20:k, 0] = [0.0, 0.0]           # silent before the implant: the premise fails
+    cur[k + 5, 4] = 0.9e-7
+    s = ex._ensemble_summary(m, {"rates_hz": r, "currents_a": cur}, k)
+    assert not s["converged_before_implant"] and not s["mem_above_wee_all_iterations"]
