@@ -42,7 +42,7 @@ from .dac import code_for_current
 from .neuron_types import PV, PYR
 
 #: Fixed weights (A) of the benchmark network: ~20 Hz Pyr / ~40 Hz PV with the DC biases below.
-BENCH_WEIGHTS_A = {"w_ee": 55e-9, "w_ei": 100e-9, "w_ie": 100e-9, "w_ii": 60e-9}
+BENCH_WEIGHTS_A = {"w_ee": 55e-9, "w_ei": 200e-9, "w_ie": 100e-9, "w_ii": 120e-9}
 #: DC bias per core (A).
 BENCH_DC_A = {"pyr": 150e-12, "pv": 180e-12}
 #: (core, bias name) of each weight class.

@@ -124,8 +124,10 @@ class ChipConfig:
         Membrane capacitance (F).  25 pF puts the Pyr membrane time constant
         at ~13 ms and PV at ~5 ms with the authors' leak biases.
     c_syn : float
-        Synaptic DPI capacitance (F); 100 pF gives tau_AMPA ~7 ms,
-        tau_GABA_A ~13 ms with the authors' tau biases.
+        Synaptic DPI capacitance (F), the same for every synapse type; 100 pF
+        gives tau_AMPA ~7 ms with the authors' AMPA tau bias (2, 30) and
+        tau_GABA_A ~13 ms / ~6.6 ms with GABA_A tau (2, 16) (authors') /
+        (2, 32) (the Pyr/PV types, :mod:`homeostasis.neuron_types`).
     c_ahp : float
         Adaptation DPI capacitance (F).
     q_ref : float
