@@ -122,3 +122,23 @@ def test_ensemble_summary_premise_return_and_weights():
     cur[k + 5, 4] = 0.9e-7
     s = ex._ensemble_summary(m, {"rates_hz": r, "currents_a": cur}, k)
     assert not s["converged_before_implant"] and not s["mem_above_wee_all_iterations"]
+
+
+def test_log_t_cdf_matches_scipy_and_stays_finite_in_the_far_tail():
+    """The paradoxical p over thousands of neuron-trial pairs underflows; its log must not."""
+    from scipy.stats import t as student_t
+    from scipy.stats import ttest_rel
+    for df in (5, 60, 3049):
+        for t in (-3.0, -12.0, -30.0):
+            assert ex._log_t_cdf(t, df) == pytest.approx(student_t.logcdf(t, df), rel=1e-9)
+    far = [ex._log_t_cdf(t, 3049) for t in (-50.0, -60.0, -80.0)]
+    assert np.all(np.isfinite(far)) and far[0] > far[1] > far[2]
+    # normal limit at large df: ln Phi(-60) = -1804.9 (Mills ratio), t tails are heavier
+    assert -1806.0 < ex._log_t_cdf(-60.0, 10**7) < -1800.0
+    rng = np.random.default_rng(0)
+    before = rng.normal(20.0, 1.0, 4000)
+    res = ttest_rel(before - 3.0 + rng.normal(0.0, 0.3, 4000), before, alternative="less")
+    assert res.pvalue == 0.0  # underflowed
+    d = ex._t_less(res, 4000)
+    assert d["df"] == 3999 and d["t_during"] < -100 and np.isfinite(d["log10_p_during_lt_before"])
+    assert d["log10_p_during_lt_before"] < -308
