@@ -27,6 +27,7 @@ clusters           Fig. 6: five 50/15 clusters (p 0.35, 25/50 Hz) sharing the we
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import time
@@ -342,6 +343,20 @@ def _chip_with_codes(m: dict, dt=None):
     return chip, net, cfg
 
 
+#: Rate bands (Hz) in which the regime reports the mean CV^2 of the neurons firing in them.
+CV2_RATE_BANDS = ((0.0, 10.0), (10.0, 30.0), (30.0, math.inf))
+
+
+def _cv2_by_rate(cv2, rates) -> dict:
+    """Mean CV^2 and neuron count per rate band of :data:`CV2_RATE_BANDS` ({"lo-hi Hz": [mean, n]})."""
+    c, r = np.asarray(cv2, dtype=float), np.asarray(rates, dtype=float)
+    out = {}
+    for lo, hi in CV2_RATE_BANDS:
+        k = (r >= lo) & (r < hi)
+        out[f"{lo:g}-{hi:g} Hz"] = [float(c[k].mean()) if k.any() else float("nan"), int(k.sum())]
+    return out
+
+
 def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_iterations: int = 400,
                       n_reps: int = 5, rule: str = "text", dt: float | None = None, mismatch_cv: float = 0.2,
                       trials: int = 5, workers: int = 2, scheduler: str | None = None, runs_dir=None,
@@ -349,7 +364,14 @@ def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_i
     """Fig. 2f: pairwise correlation (5 ms bins) and CV^2 of ISIs of converged networks.
 
     Each converged network (final weights) runs ``trials`` kicked 1 s trials;
-    statistics use the in-burst part (from 60 ms to the last spike).
+    statistics use the in-burst part (from 60 ms to the last spike).  The mean
+    CV^2 is also given per rate band (``mean_cv2_by_rate``) and plotted against
+    each neuron's rate: below the gain current the DPI neuron is a perfect
+    integrator in ln I (a capacitor charged by I_in - I_tau; see
+    :mod:`homeostasis.kernels`), so a neuron whose mean input exceeds I_tau
+    averages its ~7 ms synaptic fluctuations over the whole ISI and fires
+    regularly; CV^2 near 1 needs the fluctuation-driven regime (mean input
+    below I_tau, threshold reached by fluctuations).
     """
     from . import plotting_training as pt
     out = Path(out)
@@ -359,6 +381,7 @@ def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_i
                     desc="regime")
     corr = {"pyr": [], "pv": []}
     cv2 = {"pyr": [], "pv": []}
+    cv2_rate = {"pyr": [], "pv": []}     # per neuron with >= 3 spikes: its rate (Hz), beside cv2
     active = {"pyr": [], "pv": []}       # per trial: fraction of the population firing >= 1 Hz
     active_rate = {"pyr": [], "pv": []}  # per active neuron: its rate (Hz)
     n_trials, n_sustained = 0, 0
@@ -372,7 +395,9 @@ def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_i
                 continue  # activity died: no in-burst window to analyse
             for key, pop in (("pyr", net.exc), ("pv", net.inh)):
                 corr[key].append(mean_pairwise_correlation(rec.neurons, rec.times_s, pop, cfg.t_ignore_s, t_end))
-                cv2[key].extend(cv2_isi(rec.neurons, rec.times_s, pop, cfg.t_ignore_s, t_end).tolist())
+                c, rt = cv2_isi(rec.neurons, rec.times_s, pop, cfg.t_ignore_s, t_end, return_rates=True)
+                cv2[key].extend(c.tolist())
+                cv2_rate[key].extend(rt.tolist())
                 w = t_end - cfg.t_ignore_s
                 rates = binned_counts(rec.neurons, rec.times_s, pop, cfg.t_ignore_s, t_end, w)[:, 0] / w
                 active[key].append(float(np.mean(rates >= 1.0)))
@@ -386,6 +411,7 @@ def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_i
                           "statistics use trials with >= 0.1 s of in-burst activity",
         "mean_corr": {k: mean(v) for k, v in corr.items()},
         "mean_cv2": {k: mean(v) for k, v in cv2.items()},
+        "mean_cv2_by_rate": {k: _cv2_by_rate(cv2[k], cv2_rate[k]) for k in cv2},
         "active_fraction": {k: mean(v) for k, v in active.items()},
         "active_rate_pct_hz": {k: (np.percentile(v, [10, 50, 90]).tolist() if v else []) for k, v in active_rate.items()},
         "active_note": "active: a neuron firing >= 1 Hz in the analysed window; its rate percentiles 10/50/90",
@@ -396,8 +422,9 @@ def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_i
         all(abs(metrics["mean_corr"][k]) < 0.1 for k in corr) and all(metrics["mean_cv2"][k] > 0.5 for k in cv2))
     metrics["criterion"] = "asynchronous: mean pairwise correlation < 0.1; irregular: mean CV^2 > 0.5"
     _write(out, metrics, {f"corr_{k}": np.asarray(v) for k, v in corr.items()} |
-           {f"cv2_{k}": np.asarray(v) for k, v in cv2.items()})
-    pt.plot_regime(corr, cv2, out / "fig2f_regime.png")
+           {f"cv2_{k}": np.asarray(v) for k, v in cv2.items()} |
+           {f"cv2_rate_hz_{k}": np.asarray(v) for k, v in cv2_rate.items()})
+    pt.plot_regime(corr, cv2, out / "fig2f_regime.png", cv2_rate)
     return metrics
 
 

@@ -120,9 +120,14 @@ def plot_weight_scatter(currents, chip_ids, path) -> Path:
     return _save(fig, path)
 
 
-def plot_regime(corr: dict, cv2: dict, path) -> Path:
-    """Fig. 2f: distributions of pairwise correlations and CV^2 for Pyr and PV."""
-    fig, axs = plt.subplots(1, 2, figsize=(9, 3.8))
+def plot_regime(corr: dict, cv2: dict, path, cv2_rate: dict | None = None) -> Path:
+    """Fig. 2f: distributions of pairwise correlations and CV^2 for Pyr and PV.
+
+    With ``cv2_rate`` ({pop: rates (Hz) of the neurons behind ``cv2[pop]``}), a
+    third panel plots each neuron's CV^2 against its rate (Poisson: 1).
+    """
+    n_ax = 3 if cv2_rate else 2
+    fig, axs = plt.subplots(1, n_ax, figsize=(4.5 * n_ax, 3.8))
     for key, col in (("pyr", E_COLOR), ("pv", I_COLOR)):
         for ax, d in ((axs[0], corr), (axs[1], cv2)):
             v = np.asarray(d[key], dtype=float)
@@ -130,11 +135,21 @@ def plot_regime(corr: dict, cv2: dict, path) -> Path:
             if v.size:
                 ax.hist(v, bins=30, color=col, alpha=0.5, label=f"{key} mean {v.mean():.3f}")
                 ax.axvline(v.mean(), color=col)
+        if cv2_rate:
+            r, c = np.asarray(cv2_rate[key], dtype=float), np.asarray(cv2[key], dtype=float)
+            if r.size:
+                axs[2].scatter(r, c, s=3, color=col, alpha=0.3, label=key, rasterized=True)
     axs[0].set_xlabel("pairwise correlation (5 ms bins)")
     axs[1].set_xlabel("CV$^2$ of ISI")
-    for ax in axs:
+    for ax in axs[:2]:
         ax.legend()
         ax.set_ylabel("count")
+    if cv2_rate:
+        axs[2].axhline(1.0, color="0.5", ls="--", lw=1, label="Poisson")
+        axs[2].set_xscale("log")
+        axs[2].set_xlabel("neuron rate (Hz)")
+        axs[2].set_ylabel("CV$^2$ of ISI")
+        axs[2].legend()
     fig.suptitle("f  firing regime of converged networks")
     return _save(fig, path)
 

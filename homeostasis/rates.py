@@ -129,11 +129,14 @@ def mean_pairwise_correlation(neurons, times_s, population, t0_s: float, t1_s: f
 
 
 def cv2_isi(neurons, times_s, population, t0_s: float = 0.0, t1_s: float = math.inf,
-            min_spikes: int = 3) -> np.ndarray:
+            min_spikes: int = 3, return_rates: bool = False):
     """CV^2 = var(ISI)/mean(ISI)^2 of each neuron of ``population`` with >= ``min_spikes`` spikes in ``[t0, t1)``.
 
-    Returns float64 array (n_qualifying_neurons,).
+    Returns float64 array (n_qualifying_neurons,); with ``return_rates``, also
+    those neurons' rates (Hz) over ``[t0, t1)`` (finite ``t1`` required).
     """
+    if return_rates and not (math.isfinite(t1_s) and t1_s > t0_s):
+        raise ValueError(f"return_rates needs a finite window, got [{t0_s!r}, {t1_s!r})")
     if min_spikes < 3:
         raise ValueError(f"min_spikes={min_spikes!r} must be >= 3 (two ISIs for a variance)")
     n, t = _arrays(neurons, times_s)
@@ -141,9 +144,9 @@ def cv2_isi(neurons, times_s, population, t0_s: float = 0.0, t1_s: float = math.
     n, t = n[k], t[k]
     order = np.lexsort((t, n))
     n, t = n[order], t[order]
-    out = []
+    out, rates = [], []
     if n.size == 0:
-        return np.zeros(0)
+        return (np.zeros(0), np.zeros(0)) if return_rates else np.zeros(0)
     bounds = np.flatnonzero(np.diff(n)) + 1
     for seg in np.split(np.arange(n.size), bounds):
         if seg.size < min_spikes:
@@ -152,4 +155,6 @@ def cv2_isi(neurons, times_s, population, t0_s: float = 0.0, t1_s: float = math.
         m = isi.mean()
         if m > 0:
             out.append(isi.var() / m**2)
-    return np.asarray(out, dtype=np.float64)
+            rates.append(seg.size / (t1_s - t0_s) if return_rates else 0.0)
+    cv2 = np.asarray(out, dtype=np.float64)
+    return (cv2, np.asarray(rates, dtype=np.float64)) if return_rates else cv2

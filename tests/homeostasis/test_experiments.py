@@ -142,3 +142,12 @@ def test_log_t_cdf_matches_scipy_and_stays_finite_in_the_far_tail():
     d = ex._t_less(res, 4000)
     assert d["df"] == 3999 and d["t_during"] < -100 and np.isfinite(d["log10_p_during_lt_before"])
     assert d["log10_p_during_lt_before"] < -308
+
+
+def test_cv2_by_rate_bands():
+    out = ex._cv2_by_rate([0.1, 0.3, 1.0, 0.05], [5.0, 8.0, 20.0, 80.0])
+    assert list(out) == ["0-10 Hz", "10-30 Hz", "30-inf Hz"]
+    assert out["0-10 Hz"] == [pytest.approx(0.2), 2]
+    assert out["10-30 Hz"] == [pytest.approx(1.0), 1] and out["30-inf Hz"] == [pytest.approx(0.05), 1]
+    empty = ex._cv2_by_rate([], [])
+    assert all(np.isnan(v[0]) and v[1] == 0 for v in empty.values())

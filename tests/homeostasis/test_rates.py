@@ -43,6 +43,10 @@ def test_poisson_trains_are_asynchronous_irregular():
     cv2 = cv2_isi(n, t, np.arange(n_neur))
     # Poisson: CV^2 = 1; each estimate from ~400 ISIs has sd ~ sqrt(8/400)~0.14, mean of 40 -> 0.03
     assert cv2.size == n_neur and abs(cv2.mean() - 1.0) < 0.1
+    cv2_r, rates = cv2_isi(n, t, np.arange(n_neur), 0.0, dur, return_rates=True)
+    assert np.array_equal(cv2_r, cv2) and rates.shape == (n_neur,)
+    # rate of each train: Poisson count / duration, sd sqrt(400)/20 = 1 Hz
+    assert abs(rates.mean() - rate) < 1.0 and np.allclose(rates * dur, np.bincount(n, minlength=n_neur))
     # independent trains: mean correlation 0 with sd ~ 1/sqrt(n_bins) / sqrt(n_pairs)
     r = mean_pairwise_correlation(n, t, np.arange(n_neur), 0.0, dur)
     assert abs(r) < 0.01
@@ -68,3 +72,5 @@ def test_bad_input():
         in_burst_rate([0], [np.nan], [0])
     with pytest.raises(ValueError):
         cv2_isi([0], [0.1], [0], min_spikes=2)
+    with pytest.raises(ValueError, match="finite window"):
+        cv2_isi([0], [0.1], [0], return_rates=True)
