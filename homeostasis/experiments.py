@@ -277,12 +277,20 @@ def sustained_trials(m: dict, trials: int = 5, t_end_s: float = 0.9) -> int:
     a self-sustained network from a decaying transient at the same rates, so
     this is checked separately.  Kicks and noise from ``stream_seed(seed, "sustained")``.
     """
+    return int(np.sum(activity_end_times(m, trials) >= t_end_s))
+
+
+def activity_end_times(m: dict, trials: int = 5) -> np.ndarray:
+    """Last Pyr spike time (s) in each of ``trials`` kicked 1 s trials of a trained network (0 if none).
+
+    Shape (trials,).  The trials of :func:`sustained_trials` (same seeds).
+    """
     net, _, recs = _kicked_trials(m, "sustained", trials)
-    n = 0
+    ends = []
     for rec in recs:
         e = np.isin(rec.neurons, net.exc)
-        n += bool(e.any() and rec.times_s[e].max() >= t_end_s)
-    return n
+        ends.append(float(rec.times_s[e].max()) if e.any() else 0.0)
+    return np.asarray(ends, dtype=np.float64)
 
 
 def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_iterations: int = 400,
@@ -297,11 +305,17 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
                     desc="sweep")
     s = summarise_runs(res)
     conv_runs = _converged_runs(res)
-    n_sus = sum(sustained_trials(m) >= 3 for _, m, _ in conv_runs)
+    ends = {name: activity_end_times(m) for name, m, _ in conv_runs}
+    n_sus = sum(int(np.sum(e >= 0.9)) >= 3 for e in ends.values())
+    # activity end of the converged networks that are not self-sustained (a decaying echo of the kick)
+    short = np.concatenate([e for e in ends.values() if np.sum(e >= 0.9) < 3] or [np.zeros(0)])
     metrics = {"inits": inits, "chips": chips, "seed": seed, "chip_seeds": list(range(chips)),
                "iterations": n_iterations, "rule": rule, **s,
                "self_sustained": {"converged_networks": len(conv_runs), "sustained": int(n_sus),
                                   "fraction": n_sus / len(conv_runs) if conv_runs else float("nan"),
+                                  "sustained_trials_per_network": {n: int(np.sum(e >= 0.9)) for n, e in ends.items()},
+                                  "not_sustained_end_s_p10_p50_p90": (np.percentile(short, [10, 50, 90]).tolist()
+                                                                      if short.size else []),
                                   "criterion": "Pyr still firing at 0.9 s in >= 3 of 5 kicked 1 s trials "
                                                "of the final network (paper: every converged network)"},
                "criterion": next(iter(res.values()))[0]["criterion"],

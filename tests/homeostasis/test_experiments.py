@@ -102,6 +102,10 @@ def test_sustained_trials_tells_self_sustained_from_transient():
     weak = _trained([[3, 207], [4, 179], [5, 130], [5, 32]])
     assert ex.sustained_trials(sustained) >= 4
     assert ex.sustained_trials(weak) == 0
+    ends = ex.activity_end_times(weak)
+    # the weak network's activity ends soon after the 40 ms kick, never past 0.9 s
+    assert ends.shape == (5,) and np.all(ends < 0.9) and np.all(ends > 0.03)
+    assert np.sum(ex.activity_end_times(sustained) >= 0.9) == ex.sustained_trials(sustained)
 
 
 def test_ensemble_summary_premise_return_and_weights():
