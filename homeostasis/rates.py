@@ -144,10 +144,8 @@ def cv2_isi(neurons, times_s, population, t0_s: float = 0.0, t1_s: float = math.
     n, t = n[k], t[k]
     order = np.lexsort((t, n))
     n, t = n[order], t[order]
-    out, rates = [], []
-    if n.size == 0:
-        return (np.zeros(0), np.zeros(0)) if return_rates else np.zeros(0)
-    bounds = np.flatnonzero(np.diff(n)) + 1
+    out, counts = [], []
+    bounds = np.flatnonzero(np.diff(n)) + 1  # no spikes: one empty segment, skipped below
     for seg in np.split(np.arange(n.size), bounds):
         if seg.size < min_spikes:
             continue
@@ -155,6 +153,6 @@ def cv2_isi(neurons, times_s, population, t0_s: float = 0.0, t1_s: float = math.
         m = isi.mean()
         if m > 0:
             out.append(isi.var() / m**2)
-            rates.append(seg.size / (t1_s - t0_s) if return_rates else 0.0)
+            counts.append(seg.size)
     cv2 = np.asarray(out, dtype=np.float64)
-    return (cv2, np.asarray(rates, dtype=np.float64)) if return_rates else cv2
+    return (cv2, np.asarray(counts, dtype=np.float64) / (t1_s - t0_s)) if return_rates else cv2
