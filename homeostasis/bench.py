@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -269,8 +270,10 @@ class _Brian2Timer:
                 "method": "euler", "version": self.b2.__version__}
 
     def close(self) -> None:
+        """Reset Brian2 to its runtime device and delete the generated project (~2 MB of sources and binary)."""
         self.b2.device.reinit()
         self.b2.set_device("runtime")
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def dt_convergence(cfg: BenchConfig, *, quiet: bool = False) -> dict:
