@@ -488,9 +488,11 @@ class DynapSE2Chip:
             raise ValueError(f"neuron {worst} would have {int(fan[worst])} inputs with the external input; "
                              f"at most {MAX_FAN_IN}")
 
-        # neurons to simulate: everything connected, driven or recorded
+        # neurons to simulate: everything connected, driven or recorded, and every neuron not at rest
+        # (a decaying synaptic current, adaptation, refractoriness or noise must keep evolving in time)
         p = self.neuron_parameters()
-        used = np.zeros(N_NEURONS, bool)
+        used = ((self._i_mem != self.config.device.i0_n) | np.any(self._i_syn != 0.0, axis=0)
+                | (self._i_ahp != 0.0) | (self._refr != 0.0) | (self._noise != 0.0))
         used[self._pre] = True
         used[self._post] = True
         used[in_targets] = True

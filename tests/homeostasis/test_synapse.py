@@ -77,3 +77,20 @@ def test_synapse_types_act_as_specified():
     rest0, rest1 = _membrane_after("NMDA", 0.0, weight=(3, 60))
     dep0, dep1 = _membrane_after("NMDA", dc, weight=(3, 60))
     assert (dep1 - dep0) > 5 * (rest1 - rest0)
+
+
+def test_decaying_current_evolves_and_flushes_to_zero():
+    # a neuron with a decaying synaptic current keeps evolving in a run that does not otherwise use it,
+    # and the current is set to 0 before it would reach the (slow) subnormal range
+    chip = _chip()
+    cfg = chip.config
+    n = 14
+    chip.run(0.002, input_spikes=(np.array([n]), np.array([0.001])))
+    i0 = chip.state()["i_syn"][0, n]
+    assert i0 > 1e-12
+    tau = cfg.c_syn * cfg.device.u_t / (cfg.device.kappa_n * bias_current(*chip.get_bias(0, "AMPA_TAU")))
+    chip.run(0.5)
+    assert chip.state()["i_syn"][0, n] == pytest.approx(i0 * np.exp(-0.5 / tau), rel=1e-6)
+    # exact decay would leave ~1e-315 A (subnormal) after this long
+    chip.run(tau * np.log(i0 / 1e-315) - 0.5)
+    assert chip.state()["i_syn"][0, n] == 0.0
