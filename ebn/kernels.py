@@ -25,6 +25,11 @@ held over the step, exact integration of the synaptic current,
     V <- V_rest + (V - V_rest) a_m + tau_m (1 - a_m) F c(t) + tau_s (1 - a_s) I_f,
     I_f <- a_s I_f
 
+A synaptic current or readout trace that has decayed below ``FLUSH`` (1e-30)
+in magnitude is set to 0: left alone, the trace of a neuron silent for ~7 s
+reaches the subnormal range, where each operation takes a slow microcode path
+(an N = 500 network ran 2.7x slower after 16 s).
+
 Simultaneous threshold crossings: after the integration step every neuron
 with ``V_n > T_n`` is a candidate; they spike one at a time, most
 supra-threshold first (largest ``V_n - T_n``), each spike's instantaneous
@@ -59,6 +64,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+#: Decaying states (fast synaptic current, readout trace) below this magnitude are set to 0.
+FLUSH = 1e-30
 #: Status codes returned by :func:`run_network`.
 STATUS_OK = 0
 STATUS_NONFINITE = 1
@@ -150,11 +157,13 @@ def run_network(c, F, W, eff, u, omega, gain, learn_reset, thresh, alpha_m, gain
             vn = v_rest + (v[n] - v_rest) * alpha_m[n] + gain_m[n] * drive
             if not inst:
                 vn += syn_gain * i_f[n]
-                i_f[n] *= alpha_s
+                fn = i_f[n] * alpha_s
+                i_f[n] = fn if abs(fn) >= FLUSH else 0.0
             if not np.isfinite(vn):
                 return STATUS_NONFINITE, t, n, n_rec
             v[n] = vn
-            r[n] *= alpha_r
+            rn = r[n] * alpha_r
+            r[n] = rn if rn >= FLUSH else 0.0
             spiked[n] = False
             if vn > thresh[n]:
                 any_above = True

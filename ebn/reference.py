@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernels import FLUSH
 from .network import Network
 
 
@@ -43,6 +44,7 @@ def simulate_numpy(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = 
         if not inst:
             v = v + syn_gain * i_f
             i_f = i_f * a_s
+            i_f[np.abs(i_f) < FLUSH] = 0.0
         if not np.all(np.isfinite(v)):
             raise FloatingPointError(f"non-finite membrane potential at step {t}")
         spiked = np.zeros(n, dtype=bool)

@@ -115,6 +115,18 @@ def test_nonfinite_membrane_is_reported_with_step_and_neuron():
     assert 20 < step < 50
 
 
+def test_decayed_traces_are_flushed_to_zero_not_subnormal():
+    # after 0.72 s without spikes the readout trace (tau 10 ms) is e^-72 ~ 5e-32 and the fast synaptic
+    # current (tau 1 ms) would be ~3e-316, subnormal: both must be exactly 0
+    cfg = EBNConfig()
+    net = build_network(cfg, _rng(0, "decoder"))
+    n = cfg.n_neurons
+    v, i_f, r = np.zeros(n), np.full(n, 1e-3), np.ones(n)
+    res = simulate(net, net.optimal_weights(), np.zeros((7200, 2)), state=(v, i_f, r))
+    assert res.counts.sum() == 0
+    assert np.all(r == 0.0) and np.all(i_f == 0.0)
+
+
 def test_bad_seed_raises():
     with pytest.raises(ValueError, match="seed"):
         train(EBNConfig(), TrainConfig(n_iterations=1), seed=-1)
