@@ -124,8 +124,10 @@ def cmd_sizes(args) -> int:
 
 
 def cmd_clusters(args) -> int:
-    m = ex.experiment_clusters(args.out, seed=args.seed, chip_seed=args.chip_seed, **_base(args))
-    return _report(m, args.out, ("final_rates_hz", "converged_per_cluster", "all_converged"))
+    m = ex.experiment_clusters(args.out, inits=args.inits or (1 if args.quick else 3), seed=args.seed,
+                               chip_seed=args.chip_seed, **_base(args), **_sweep_kw(args))
+    return _report(m, args.out, ("final_rates_hz", "converged_per_cluster", "clusters_converged_all_runs",
+                                 "runs_all_converged", "runs"))
 
 
 def register(subparsers) -> None:
@@ -138,14 +140,14 @@ def register(subparsers) -> None:
         ("no-inhibitory", cmd_no_inhibitory, "w_ei, w_ii frozen vs full rule (Fig. 4)", True),
         ("ensemble", cmd_ensemble, "implant a 32-neuron ensemble during training (Fig. 5)", True),
         ("sizes", cmd_sizes, "network sizes of Table 1", True),
-        ("clusters", cmd_clusters, "five clusters sharing the weights (Fig. 6)", False),
+        ("clusters", cmd_clusters, "five clusters sharing the weights (Fig. 6)", True),
     ]
     for name, fn, help_, sweep in specs:
         p = subparsers.add_parser(name, help=help_, description=help_)
         _common(p, name, sweep)
         if name in ("train", "no-inhibitory", "ensemble", "sizes", "clusters"):
             p.add_argument("--chip-seed", type=_nonneg_int, default=0, help="virtual chip (mismatch) seed (default 0)")
-        if name in ("sweep", "regime", "paradoxical", "no-inhibitory", "ensemble", "sizes"):
+        if name in ("sweep", "regime", "paradoxical", "no-inhibitory", "ensemble", "sizes", "clusters"):
             p.add_argument("--inits", type=_pos_int, default=None, help="initialisations (per chip)")
         if name in ("sweep", "regime", "paradoxical"):
             p.add_argument("--chips", type=_pos_int, default=None, help="number of chips (chip seeds 0..M-1)")

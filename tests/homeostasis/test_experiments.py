@@ -155,3 +155,17 @@ def test_cv2_by_rate_bands():
     assert out["10-30 Hz"] == [pytest.approx(1.0), 1] and out["30-inf Hz"] == [pytest.approx(0.05), 1]
     empty = ex._cv2_by_rate([], [])
     assert all(np.isnan(v[0]) and v[1] == 0 for v in empty.values())
+
+
+def test_clusters_summarises_every_training(tmp_path):
+    m = ex.experiment_clusters(tmp_path, inits=2, seed=3, n_iterations=2, n_reps=1, rule="code", workers=1,
+                               quiet=True)
+    assert m["inits"] == 2 and [r["seed"] for r in m["runs"]] == [3, 4] and m["shown_seed"] == 3
+    assert m["clusters_converged_all_runs"]["of"] == 10
+    assert m["clusters_converged_all_runs"]["clusters"] == sum(sum(r["converged_per_cluster"]) for r in m["runs"])
+    for r in m["runs"]:
+        assert len(r["final_rates_hz"]["pyr"]) == 5
+        assert r["spread_hz"]["pyr"] == pytest.approx(max(r["final_rates_hz"]["pyr"]) - min(r["final_rates_hz"]["pyr"]))
+    assert m["final_rates_hz"] == m["runs"][0]["final_rates_hz"]
+    assert (tmp_path / "fig6_clusters.png").exists() and (tmp_path / "fig6_clusters_seed4.png").exists()
+    assert json.loads((tmp_path / "metrics.json").read_text())["runs_all_converged"]["of"] == 2
