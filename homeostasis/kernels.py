@@ -307,13 +307,13 @@ def _run_one(rep, n_steps, dt,
         for s in range(4):
             if use_syn[s]:
                 for i in range(m_n):
-                    v = S[_S_AMPA + s, i] * P[_P_SYN_DEC + s, i] + P[_P_SYN_GF + s, i] * acc[s, i]
-                    S[_S_AMPA + s, i] = v if v >= _I_FLUSH else 0.0
+                    i_s = S[_S_AMPA + s, i] * P[_P_SYN_DEC + s, i] + P[_P_SYN_GF + s, i] * acc[s, i]
+                    S[_S_AMPA + s, i] = i_s if i_s >= _I_FLUSH else 0.0
                     acc[s, i] = 0.0
         if use_ahp:
             for i in range(m_n):
-                v = S[_S_AHP, i] * P[_P_AHP_DEC, i]
-                S[_S_AHP, i] = v if v >= _I_FLUSH else 0.0
+                i_s = S[_S_AHP, i] * P[_P_AHP_DEC, i]
+                S[_S_AHP, i] = i_s if i_s >= _I_FLUSH else 0.0
         if use_noise:
             for i in range(m_n):
                 x = rs[i]
