@@ -753,10 +753,12 @@ def experiment_clusters(out, *, inits: int = 1, seed: int = 0, chip_seed: int = 
                     desc="clusters")
     runs = [_clusters_summary(res[t.name][0]) for t in tasks]
     m0, a0 = res[tasks[0].name]
+    n_cl = network["n_clusters"]
     metrics = {
-        **runs[0], "shown_seed": runs[0]["seed"], "inits": inits, "iterations": n_iterations, "clusters": 5,
+        **runs[0], "shown_seed": runs[0]["seed"], "inits": inits, "iterations": n_iterations, "clusters": n_cl,
         "targets_hz": m0["targets_hz"],
-        "clusters_converged_all_runs": {"clusters": sum(r["clusters_converged"] for r in runs), "of": 5 * len(runs)},
+        "clusters_converged_all_runs": {"clusters": sum(r["clusters_converged"] for r in runs),
+                                        "of": n_cl * len(runs)},
         "runs_all_converged": {"runs": sum(r["all_converged"] for r in runs), "of": len(runs)},
         "runs": runs, "criterion": m0["criterion"], "wall_s": time.perf_counter() - t0,
     }
