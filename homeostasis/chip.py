@@ -81,7 +81,7 @@ from circuits.validation import check_range
 
 from . import kernels
 from .dac import bias_current
-from .interface import SYNAPSE_TYPES, SpikeRecord
+from .interface import SYNAPSE_TYPES, WEIGHT_BIASES, SpikeRecord
 
 N_CORES = 4
 NEURONS_PER_CORE = 256
@@ -91,7 +91,6 @@ MAX_FAN_IN = 64
 NEURON_BIASES = ("LEAK", "GAIN", "SPKTHR", "REFR", "DC", "AHP_TAU", "AHP_GAIN", "AHP_W", "NMDA_THR")
 SYNAPSE_BIASES = ("AMPA_TAU", "AMPA_GAIN", "NMDA_TAU", "NMDA_GAIN", "GABA_A_TAU", "GABA_A_GAIN",
                   "GABA_B_TAU", "GABA_B_GAIN", "PULSE_PW")
-WEIGHT_BIASES = ("W0", "W1", "W2", "W3")
 BIAS_NAMES = NEURON_BIASES + SYNAPSE_BIASES + WEIGHT_BIASES
 
 #: Power-on biases of every core (coarse, fine): the Pyr setting of SPEC §4

@@ -266,7 +266,8 @@ def _kicked_trials(m: dict, stream: str, trials: int):
     rng = np.random.default_rng(stream_seed(m["seed"], stream))
     kicks = [make_kick(rng, net.exc, cfg.kick) for _ in range(trials)]
     seeds = [int(x) for x in rng.integers(1, 2**62, size=trials)]
-    return net, cfg, run_trials(chip, 1.0, kicks, seeds)
+    return net, cfg, run_trials(chip, 1.0, kicks, seeds, input_synapse=cfg.kick.synapse,
+                                input_weight_bias=cfg.kick.weight_bias)
 
 
 #: A trial is self-sustained when Pyr still fires at this time (s) of the 1 s trial.

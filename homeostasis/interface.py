@@ -14,6 +14,8 @@ import numpy as np
 
 #: Synapse (dendrite) types of the DYNAP-SE2.
 SYNAPSE_TYPES = ("AMPA", "NMDA", "GABA_A", "GABA_B")
+#: The four weight biases of each core; a connection's weight is one of them (times its mismatch).
+WEIGHT_BIASES = ("W0", "W1", "W2", "W3")
 
 
 @dataclass
@@ -59,8 +61,14 @@ class ChipInterface(Protocol):
         """
 
     def run(self, duration_s: float, *, input_spikes: tuple[np.ndarray, np.ndarray] | None = None,
-            dc_a: np.ndarray | None = None, record: tuple[str, ...] = ()) -> SpikeRecord:
-        """Run for ``duration_s`` with optional external spikes (targets, times) and DC (A per neuron)."""
+            dc_a: np.ndarray | None = None, record: tuple[str, ...] = (), input_synapse: str = "AMPA",
+            input_weight_bias: str = "W3") -> SpikeRecord:
+        """Run for ``duration_s`` from the current state, with optional external spikes and DC.
+
+        ``input_spikes`` are (targets, times_s); they enter through the synapse type
+        ``input_synapse`` with the weight of the target core's bias ``input_weight_bias``.
+        ``dc_a`` is a DC current (A) per neuron.
+        """
 
     def drain(self) -> None:
         """Reset all neuron and synapse state to rest (residual currents drained)."""

@@ -30,7 +30,7 @@ import numpy as np
 
 from circuits.mismatch import stream_seed
 
-from .interface import SYNAPSE_TYPES
+from .interface import SYNAPSE_TYPES, WEIGHT_BIASES
 from .rule import WEIGHTS
 
 AMPA = SYNAPSE_TYPES.index("AMPA")
@@ -90,6 +90,15 @@ class NetworkConfig:
         if len(self.weight_bias_names) != len(WEIGHT_CLASSES):
             raise ValueError(f"weight_bias_names={self.weight_bias_names!r} needs "
                              f"{len(WEIGHT_CLASSES)} names for {WEIGHT_CLASSES}")
+        for k, name in enumerate(self.weight_bias_names):
+            if name not in WEIGHT_BIASES:
+                raise ValueError(f"weight_bias_names[{k}] ({WEIGHT_CLASSES[k]})={name!r} is not one of {WEIGHT_BIASES}")
+        # classes whose synapses sit on the same core need their own bias, or they would share one weight
+        for core_classes in (("ee", "ei", "mem"), ("ie", "ii")):
+            names = [self.weight_bias_names[WEIGHT_CLASSES.index(c)] for c in core_classes]
+            if len(set(names)) != len(names):
+                raise ValueError(f"weight_bias_names gives {dict(zip(core_classes, names))}: weight classes "
+                                 f"on the same core must use different biases")
 
 
 @dataclass

@@ -25,6 +25,13 @@ Maryada et al. 2025, Methods:
       C' = C - 1, F' = F+              if F + SR(dw) < F-
       C' = C + 1, F' = F-              if F + SR(dw) > F+
 
+  A coarse step is about a factor 8 in current (Table 2), so crossing a
+  coarse boundary is not monotonic: ``(C, F-) - 1`` becomes ``(C-1, F+)``,
+  which is a larger current (0.98 I_C(C-1) against 0.08 I_C(C) ~ 0.62 I_C(C-1)),
+  and ``(C, F+) + 1`` becomes ``(C+1, F-)``, a smaller one.  This is eq. 4 as
+  published, reproduced unchanged; the ``F-``/``F+`` margins keep such
+  crossings rare once a weight has settled.
+
   **Policy at the ends of the coarse range** (the paper does not say; the
   DAC has coarse 0..5 and fine 0..255): at ``C = 0`` a step below ``F-``
   cannot lower the coarse value, so the fine value follows the step down and
@@ -222,10 +229,14 @@ def apply_update(codes: np.ndarray, dw: np.ndarray, rng: np.random.Generator,
     if codes.shape != (4, 2):
         raise ValueError(f"codes has shape {codes.shape}, expected (4, 2)")
     steps = stochastic_round(dw, rng)
-    steps[~np.asarray(cfg.plastic, dtype=bool)] = 0
+    plastic = np.asarray(cfg.plastic, dtype=bool)
+    steps[~plastic] = 0
     out = np.empty((4, 2), dtype=np.int64)
     sat = np.zeros(4, dtype=bool)
     for k in range(4):
+        if not plastic[k]:  # frozen: the code stays as it is, even outside [F-, F+]
+            out[k] = codes[k]
+            continue
         c, f, s = coarse_fine_update(int(codes[k, 0]), int(codes[k, 1]), int(steps[k]), cfg)
         out[k] = (c, f)
         sat[k] = s

@@ -49,7 +49,7 @@ import numpy as np
 from circuits.mismatch import stream_seed
 
 from .dac import bias_current, code_for_current
-from .interface import SYNAPSE_TYPES
+from .interface import SYNAPSE_TYPES, WEIGHT_BIASES
 from .network import MEM, Network, WEIGHT_CLASSES, add_ensemble
 from .rates import in_burst_rate
 from .rule import RuleConfig, apply_update, initial_codes, weight_update
@@ -91,6 +91,8 @@ class KickConfig:
         _real("kick.max_delay_s", self.max_delay_s, 0.0, 1.0)
         if self.synapse not in SYNAPSE_TYPES:
             raise ValueError(f"kick.synapse={self.synapse!r} is not one of {SYNAPSE_TYPES}")
+        if self.weight_bias not in WEIGHT_BIASES:
+            raise ValueError(f"kick.weight_bias={self.weight_bias!r} is not one of {WEIGHT_BIASES}")
         if len(self.weight_code) != 2:
             raise ValueError(f"kick.weight_code={self.weight_code!r} must be (coarse, fine)")
         bias_current(*self.weight_code)
@@ -230,22 +232,27 @@ def _has_kw(fn, name: str) -> bool:
         return False
 
 
-def run_trials(chip, duration_s: float, kicks: list, seeds: list[int], dc_a=None) -> list:
+def run_trials(chip, duration_s: float, kicks: list, seeds: list[int], dc_a=None, *,
+               input_synapse: str = "AMPA", input_weight_bias: str = "W3") -> list:
     """Run one trial per kick from the drained state; returns one SpikeRecord per trial.
 
-    Uses the chip's ``run_batch`` when it has one (parallel repetitions),
-    otherwise ``drain()`` + ``run()`` per trial.
+    The kicks enter through ``input_synapse`` with the weight of the Pyr
+    core's bias ``input_weight_bias`` (:class:`KickConfig`).  Uses the chip's
+    ``run_batch`` when it has one (parallel repetitions), otherwise
+    ``drain()`` + ``run()`` per trial.
     """
+    kw = {"input_synapse": input_synapse, "input_weight_bias": input_weight_bias}
+    if dc_a is not None:
+        kw["dc_a"] = dc_a
     if hasattr(chip, "run_batch"):
         chip.drain()
-        kw = {"dc_a": dc_a} if dc_a is not None else {}
         return list(chip.run_batch(duration_s, len(kicks), input_spikes=kicks, seeds=seeds, **kw))
     pass_seed = _has_kw(chip.run, "seed")
     out = []
     for kick, s in zip(kicks, seeds):
         chip.drain()
-        kw = {"seed": int(s)} if pass_seed else {}
-        out.append(chip.run(duration_s, input_spikes=kick, dc_a=dc_a, **kw))
+        seed_kw = {"seed": int(s)} if pass_seed else {}
+        out.append(chip.run(duration_s, input_spikes=kick, **kw, **seed_kw))
     return out
 
 
@@ -287,6 +294,14 @@ def train(chip, net: Network, cfg: TrainConfig, seed: int, *, init_codes=None,
         raise ValueError(f"init_codes has shape {codes4.shape}, expected (4, 2)")
     for k in range(4):  # validates ranges with a clear message
         bias_current(int(codes4[k, 0]), int(codes4[k, 1]))
+    exc_classes = {c: net.config.weight_bias_names[k] for k, c in enumerate(WEIGHT_CLASSES) if c in ("ee", "ei", "mem")}
+    if cfg.kick.weight_bias in exc_classes.values():
+        raise ValueError(f"kick.weight_bias={cfg.kick.weight_bias!r} is also the bias of a weight class on the Pyr "
+                         f"core ({exc_classes}); the kick needs its own")
+    # the ensemble is drawn now (same seed stream as at the implant), so bad settings fail before training
+    net_ens = None
+    if cfg.ensemble_at is not None and net.ensemble.size == 0:
+        net_ens = add_ensemble(net, seed, size=cfg.ensemble_size, p_within=cfg.ensemble_p)
 
     T, R, C = cfg.n_iterations, cfg.n_reps, len(net.clusters)
     W = len(WEIGHT_CLASSES)
@@ -311,8 +326,8 @@ def train(chip, net: Network, cfg: TrainConfig, seed: int, *, init_codes=None,
     from tqdm import tqdm
     bar = tqdm(range(T), disable=not progress, desc=desc, file=sys.stderr, unit="it", leave=False)
     for it in bar:
-        if cfg.ensemble_at is not None and it == cfg.ensemble_at and net.ensemble.size == 0:
-            net = add_ensemble(net, seed, size=cfg.ensemble_size, p_within=cfg.ensemble_p)
+        if net_ens is not None and it == cfg.ensemble_at:
+            net = net_ens
             active[MEM] = True
             cur[MEM] = _mem_code(cur, cfg.ensemble_delta_a)
             net.apply_to(chip)
@@ -323,7 +338,8 @@ def train(chip, net: Network, cfg: TrainConfig, seed: int, *, init_codes=None,
         for ci, (pyr, pv) in enumerate(net.clusters):
             kicks = [make_kick(rng_kick, pyr, cfg.kick) for _ in range(R)]
             seeds = [int(s) for s in rng_noise.integers(1, 2**62, size=R)]
-            recs = run_trials(chip, cfg.trial_s, kicks, seeds)
+            recs = run_trials(chip, cfg.trial_s, kicks, seeds, input_synapse=cfg.kick.synapse,
+                              input_weight_bias=cfg.kick.weight_bias)
             for r, rec in enumerate(recs):
                 for pi, pop in enumerate((pyr, pv)):
                     rates_reps[it, ci, r, pi] = in_burst_rate(

@@ -74,3 +74,7 @@ def test_validation_and_fan_in_limit():
         NetworkConfig(n_exc=60, n_clusters=5)
     with pytest.raises(ValueError, match="inputs"):
         build_network(NetworkConfig(n_exc=200, n_inh=50, p=0.5), seed=0)
+    with pytest.raises(ValueError, match=r"weight_bias_names\[1\] \(ie\)='W9'"):
+        NetworkConfig(weight_bias_names=("W0", "W9", "W1", "W1", "W2"))
+    with pytest.raises(ValueError, match="same core"):
+        NetworkConfig(weight_bias_names=("W0", "W0", "W0", "W1", "W2"))  # ee and ei on one bias

@@ -42,6 +42,10 @@ def test_frozen_weights_do_not_move():
     codes = np.array([[3, 100]] * 4)
     new, steps, _ = apply_update(codes, np.full(4, 300.0), np.random.default_rng(0), cfg)
     assert np.all(new[2:] == codes[2:]) and np.all(steps[2:] == 0)
+    # a frozen code outside [F-, F+] stays as it is (eq. 4 would move it to the next coarse value)
+    codes = np.array([[3, 100], [3, 100], [3, 10], [4, 252]])
+    new, _, sat = apply_update(codes, np.zeros(4), np.random.default_rng(0), cfg)
+    assert np.all(new[2:] == codes[2:]) and not sat.any()
 
 
 def test_stochastic_rounding_unbiased_and_exact_on_integers():

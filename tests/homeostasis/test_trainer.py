@@ -29,6 +29,7 @@ class FakeChip:
         self.drained = 0
         self.conn = None
         self.runs = 0
+        self.inputs = None
 
     def set_bias(self, core, name, coarse, fine):
         self.bias[(core, name)] = (int(coarse), int(fine))
@@ -53,8 +54,10 @@ class FakeChip:
         e_rate = min(max(20.0 - self.gain_e * (y - Y0), 0.0), 200.0)
         return e_rate, i_rate
 
-    def run(self, duration_s, *, input_spikes=None, dc_a=None, record=(), seed=0):
+    def run(self, duration_s, *, input_spikes=None, dc_a=None, record=(), input_synapse="AMPA",
+            input_weight_bias="W3", seed=0):
         self.runs += 1
+        self.inputs = (input_synapse, input_weight_bias)
         rng = np.random.default_rng(seed)
         e_rate, i_rate = self.rates()
         pre, post, _ = self.conn
@@ -156,3 +159,45 @@ def test_validation():
     with pytest.raises(ValueError, match="fine"):
         train(FakeChip(), small_net(), TrainConfig(n_iterations=1, final_window=1), seed=0,
               init_codes=np.array([[3, 300]] * 4))
+
+
+def test_kick_enters_through_the_configured_synapse_and_bias():
+    net = small_net(weight_bias_names=("W0", "W0", "W1", "W1", "W3"))
+    kick = KickConfig(synapse="NMDA", weight_bias="W2", weight_code=(4, 77))
+    chip = FakeChip()
+    train(chip, net, TrainConfig(n_iterations=1, n_reps=1, final_window=1, kick=kick), seed=0)
+    assert chip.inputs == ("NMDA", "W2") and chip.bias[(0, "W2")] == (4, 77)
+    # the kick's bias may not be one of the Pyr core's weight classes
+    with pytest.raises(ValueError, match="kick.weight_bias='W1'"):
+        train(FakeChip(), small_net(), TrainConfig(n_iterations=1, final_window=1,
+                                                   kick=KickConfig(weight_bias="W1")), seed=0)
+    with pytest.raises(ValueError, match="kick.weight_bias='X'"):
+        KickConfig(weight_bias="X")
+
+
+def test_kick_bias_name_does_not_change_the_chip_model_training():
+    """The numba chip reads the kick's weight from the configured bias: W2 with the ensemble on W3 trains
+    exactly as the default W3 (mismatch is per CAM slot, not per bias name)."""
+    from homeostasis.chip import DynapSE2Chip
+    from homeostasis.neuron_types import PV, PYR
+
+    def one(names, kick_bias):
+        chip = DynapSE2Chip(1)
+        chip.apply_neuron_type(0, PYR)
+        chip.apply_neuron_type(1, PV)
+        net = build_network(NetworkConfig(weight_bias_names=names), seed=0)
+        cfg = TrainConfig(n_iterations=2, n_reps=2, final_window=1, kick=KickConfig(weight_bias=kick_bias))
+        return train(chip, net, cfg, seed=4, init_codes=np.array([[4, 60], [4, 60], [3, 120], [3, 120]]))
+
+    a = one(("W0", "W0", "W1", "W1", "W2"), "W3")
+    b = one(("W0", "W0", "W1", "W1", "W3"), "W2")
+    assert a.rates_hz[0, 0, 0] > 1.0  # the kick drives the network
+    np.testing.assert_array_equal(a.rates_reps_hz, b.rates_reps_hz)
+
+
+def test_ensemble_settings_fail_before_training():
+    chip = FakeChip()
+    cfg = TrainConfig(n_iterations=10, n_reps=1, final_window=1, ensemble_at=8, ensemble_p=0.05)
+    with pytest.raises(ValueError, match="p_within=0.05"):
+        train(chip, small_net(), cfg, seed=0)
+    assert chip.runs == 0
