@@ -113,8 +113,8 @@ def _to_jsonable(x):
     return x
 
 
-def save_run(run_dir: Path, task: Task, metrics: dict, arrays: dict) -> None:
-    """Write one finished run: the NPZ, then the JSON that marks it finished."""
+def save_run(run_dir: Path, task: Task, metrics: dict, arrays: dict, fn_path: str | None = None) -> None:
+    """Write one finished run: the NPZ, then the JSON that marks it finished (with the run function's name)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     npz = run_dir / f"{task.name}.npz"
 
@@ -124,6 +124,8 @@ def save_run(run_dir: Path, task: Task, metrics: dict, arrays: dict) -> None:
 
     _atomic_write(npz, w_npz)
     doc = {"task": task.spec(), "metrics": _to_jsonable(metrics)}
+    if fn_path is not None:
+        doc["fn"] = fn_path
 
     def w_json(tmp):
         with open(tmp, "w") as fh:
@@ -144,15 +146,19 @@ def load_run(run_dir: Path, name: str) -> tuple[dict, dict] | None:
     return doc["metrics"], arrays
 
 
-def _finished(run_dir: Path, task: Task) -> bool:
+def _finished(run_dir: Path, task: Task, fn_path: str | None = None) -> bool:
+    """Whether ``task`` has finished in ``run_dir``; a stored run of another task or function is an error."""
     js = run_dir / f"{task.name}.json"
     if not js.exists():
         return False
     with open(js) as fh:
-        stored = json.load(fh)["task"]
+        doc = json.load(fh)
+    stored = doc["task"]
     if stored != task.spec():
         raise ValueError(f"{js} holds a different run ({stored}) than the requested {task.spec()}; "
                          "use another --out folder")
+    if fn_path is not None and doc.get("fn", fn_path) != fn_path:
+        raise ValueError(f"{js} was made by {doc['fn']}, not by the requested {fn_path}; use another --out folder")
     return True
 
 
@@ -182,17 +188,17 @@ def run_sweep(fn, tasks: list[Task], out_dir, *, workers: int = 2, scheduler: st
     fn_path = _fn_path(fn)
     run_dir = Path(out_dir) / "runs"
     run_dir.mkdir(parents=True, exist_ok=True)
-    todo = [t for t in tasks if not _finished(run_dir, t)]
+    todo = [t for t in tasks if not _finished(run_dir, t, fn_path)]
     bar = _progress(len(tasks), len(tasks) - len(todo), quiet, desc)
     try:
         if todo:
             if scheduler == "serial" or (scheduler in (None, "processes") and (workers == 1 or len(todo) == 1)):
                 for t in todo:
-                    if _finished(run_dir, t):  # finished meanwhile by another sweep on this folder
+                    if _finished(run_dir, t, fn_path):  # finished meanwhile by another sweep on this folder
                         bar.update(1)
                         continue
                     metrics, arrays = _call(fn_path, t.kwargs)
-                    save_run(run_dir, t, metrics, arrays)
+                    save_run(run_dir, t, metrics, arrays, fn_path)
                     bar.update(1)
             elif scheduler in (None, "processes"):
                 _run_pool(fn_path, todo, run_dir, workers, bar)
@@ -206,19 +212,32 @@ def run_sweep(fn, tasks: list[Task], out_dir, *, workers: int = 2, scheduler: st
     return out
 
 
+class SweepRunError(RuntimeError):
+    """A run of a sweep failed; the runs that finished are saved (a rerun resumes from them)."""
+
+
+def _raise_failures(failures: list) -> None:
+    if failures:
+        name, err = failures[0]
+        more = f" (and {len(failures) - 1} more: {', '.join(n for n, _ in failures[1:])})" if len(failures) > 1 else ""
+        raise SweepRunError(f"run {name!r} failed: {type(err).__name__}: {err}{more}; the finished runs are "
+                            "saved, rerunning the same command resumes") from err
+
+
 def _run_pool(fn_path: str, todo: list[Task], run_dir: Path, workers: int, bar) -> None:
     """Process pool over ``workers`` cores; at most ``workers`` runs in flight, each task
     re-checked just before it is submitted so that sweeps sharing a folder do not
-    repeat each other's runs."""
+    repeat each other's runs.  After a failure no new run starts; the runs in
+    flight finish and are saved, then the failure is raised."""
     n = min(workers, len(todo))
     threads = max(1, (os.cpu_count() or 1) // n)
     queue = list(todo)
     with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=die_with_parent) as ex:
-        running = {}
+        running, failures = {}, []
         while queue or running:
-            while queue and len(running) < n:
+            while queue and len(running) < n and not failures:
                 t = queue.pop(0)
-                if _finished(run_dir, t):
+                if _finished(run_dir, t, fn_path):
                     bar.update(1)
                     continue
                 running[ex.submit(_call, fn_path, t.kwargs, threads)] = t
@@ -227,9 +246,14 @@ def _run_pool(fn_path: str, todo: list[Task], run_dir: Path, workers: int, bar) 
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in done:
                 t = running.pop(fut)
-                metrics, arrays = fut.result()
-                save_run(run_dir, t, metrics, arrays)
+                try:
+                    metrics, arrays = fut.result()
+                except Exception as err:  # noqa: BLE001 - reported after the runs in flight are saved
+                    failures.append((t.name, err))
+                    continue
+                save_run(run_dir, t, metrics, arrays, fn_path)
                 bar.update(1)
+    _raise_failures(failures)
 
 
 def _run_dask(fn_path: str, todo: list[Task], run_dir: Path, scheduler: str, workers: int, bar) -> None:
@@ -250,10 +274,16 @@ def _run_dask(fn_path: str, todo: list[Task], run_dir: Path, scheduler: str, wor
             f = client.submit(_call, fn_path, t.kwargs, 1, pure=False)
             futures.append(f)
             by_key[f.key] = t
+        failures = []
         for f in d_completed(futures):
-            metrics, arrays = f.result()
-            save_run(run_dir, by_key[f.key], metrics, arrays)
+            try:
+                metrics, arrays = f.result()
+            except Exception as err:  # noqa: BLE001 - the other runs still finish and are saved
+                failures.append((by_key[f.key].name, err))
+                continue
+            save_run(run_dir, by_key[f.key], metrics, arrays, fn_path)
             bar.update(1)
+        _raise_failures(failures)
     finally:
         client.close()
         if cluster is not None:

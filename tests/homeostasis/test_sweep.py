@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from homeostasis.network import NetworkConfig, build_network
-from homeostasis.sweep import Task, load_run, run_sweep
+from homeostasis.sweep import SweepRunError, Task, load_run, run_sweep
 from homeostasis.trainer import TrainConfig, train
 from tests.homeostasis.test_trainer import FakeChip
 
@@ -21,6 +21,15 @@ def fake_train(seed: int, n_iterations: int = 8):
 
 def failing(seed: int):
     raise RuntimeError(f"interrupted at seed {seed}")
+
+
+def slow_or_failing(seed: int):
+    """Seed 0 fails at once; the others finish later (module level: picklable by name for workers)."""
+    import time
+    if seed == 0:
+        raise RuntimeError("bad seed 0")
+    time.sleep(1.0)
+    return fake_train(seed, n_iterations=2)
 
 
 TASKS = [Task(f"run{s}", {"seed": s}) for s in range(4)]
@@ -72,6 +81,8 @@ def test_mismatched_task_in_folder_is_refused(tmp_path):
     with pytest.raises(ValueError, match="different run"):
         run_sweep(fake_train, [Task("run0", {"seed": 0, "n_iterations": 9})], tmp_path, scheduler="serial",
                   quiet=True)
+    with pytest.raises(ValueError, match="made by .*fake_train, not by the requested .*failing"):
+        run_sweep(failing, TASKS[:1], tmp_path, scheduler="serial", quiet=True)
     with pytest.raises(ValueError, match="unique"):
         run_sweep(fake_train, TASKS[:1] * 2, tmp_path / "x", quiet=True)
     with pytest.raises(ValueError, match="name"):
@@ -85,3 +96,15 @@ def test_dask_local_cluster_gives_identical_results(tmp_path):
     serial = run_sweep(fake_train, TASKS, tmp_path / "serial", scheduler="serial", quiet=True)
     dask = run_sweep(fake_train, TASKS, tmp_path / "dask", scheduler="local", workers=2, quiet=True)
     _same(serial, dask)
+
+
+@pytest.mark.parametrize("scheduler", [None, "local"])
+def test_a_failed_run_loses_none_of_the_finished_ones(tmp_path, scheduler):
+    if scheduler == "local":
+        pytest.importorskip("dask.distributed")
+    tasks = [Task(f"run{s}", {"seed": s}) for s in range(2)]
+    with pytest.raises(SweepRunError, match="run 'run0' failed: RuntimeError: bad seed 0"):
+        run_sweep(slow_or_failing, tasks, tmp_path, workers=2, scheduler=scheduler, quiet=True)
+    # run1 was in flight when run0 failed: it finished and was saved
+    assert load_run(tmp_path / "runs", "run1") is not None
+    assert load_run(tmp_path / "runs", "run0") is None
