@@ -170,7 +170,29 @@ def _rms(x) -> float:
     return float(np.sqrt(np.mean(x**2))) if x.size else float("nan")
 
 
+def _check_int(name: str, v, lo: int, hi: int) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+        raise ValueError(f"{name}={v!r} is outside the allowed range {lo}..{hi}")
+
+
+def _check_counts(**counts) -> None:
+    """Experiment arguments checked before any run starts (a worker's error would come late)."""
+    limits = {"inits": (1, 10000), "chips": (1, 1000), "trials": (1, 10000), "seed": (0, 2**62),
+              "chip_seed": (0, 2**62), "workers": (1, 1024)}
+    for name, v in counts.items():
+        _check_int(name, v, *limits[name])
+
+
 def _common(n_iterations, n_reps, rule, dt, mismatch_cv, rule_overrides=None) -> dict:
+    """Training arguments shared by the runs of an experiment, checked up front."""
+    _check_int("n_iterations", n_iterations, 1, 100000)
+    _check_int("n_reps", n_reps, 1, 1000)
+    if rule not in RULES:
+        raise ValueError(f"rule={rule!r} is not one of {tuple(RULES)}")
+    if dt is not None and not (isinstance(dt, (int, float)) and 1e-6 <= dt <= 1e-3):
+        raise ValueError(f"dt={dt!r} is outside the allowed range 1e-6..1e-3 s")
+    if not (isinstance(mismatch_cv, (int, float)) and 0.0 <= mismatch_cv <= 1.0):
+        raise ValueError(f"mismatch_cv={mismatch_cv!r} is outside the allowed range 0..1")
     kw = {"n_iterations": int(n_iterations), "n_reps": int(n_reps), "rule": rule, "mismatch_cv": float(mismatch_cv)}
     if dt is not None:
         kw["dt"] = float(dt)
@@ -305,6 +327,7 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
     from . import plotting_training as pt
     out = Path(out)
     t0 = time.perf_counter()
+    _check_counts(inits=inits, chips=chips, seed=seed, workers=workers)
     tasks = _sweep_tasks(inits, chips, seed, _common(n_iterations, n_reps, rule, dt, mismatch_cv))
     res = run_sweep(train_run, tasks, runs_dir or out, workers=workers, scheduler=scheduler, quiet=quiet,
                     desc="sweep")
@@ -316,7 +339,7 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
     # activity end of the converged networks that are not self-sustained (a decaying echo of the kick)
     short = np.concatenate([ends[n] for n, k in n_sus_trials.items() if k < 3] or [np.zeros(0)])
     metrics = {"inits": inits, "chips": chips, "seed": seed, "chip_seeds": list(range(chips)),
-               "iterations": n_iterations, "rule": rule, **s,
+               "iterations": n_iterations, "rule": rule, "chip_model": _model_versions(res), **s,
                "self_sustained": {"converged_networks": len(conv_runs), "sustained": int(n_sus),
                                   "fraction": n_sus / len(conv_runs) if conv_runs else float("nan"),
                                   "sustained_trials_per_network": n_sus_trials,
@@ -396,6 +419,7 @@ def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_i
     from . import plotting_training as pt
     out = Path(out)
     t0 = time.perf_counter()
+    _check_counts(inits=inits, chips=chips, seed=seed, trials=trials, workers=workers)
     tasks = _sweep_tasks(inits, chips, seed, _common(n_iterations, n_reps, rule, dt, mismatch_cv))
     res = run_sweep(train_run, tasks, runs_dir or out, workers=workers, scheduler=scheduler, quiet=quiet,
                     desc="regime")
@@ -425,7 +449,8 @@ def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_i
     mean = lambda v: float(np.nanmean(v)) if len(v) else float("nan")  # noqa: E731
     metrics = {
         "networks": len(_converged_runs(res)), "runs": len(res), "trials_per_network": trials,
-        "chip_model": _model_versions(res),
+        "inits": inits, "chips": chips, "seed": seed, "chip_seeds": list(range(chips)), "rule": rule,
+        "iterations": n_iterations, "chip_model": _model_versions(res),
         "sustained_fraction": n_sustained / n_trials if n_trials else float("nan"),
         "sustained_note": "fraction of trials of converged networks whose activity lasts to >= 0.9 s; "
                           "statistics use trials with >= 0.1 s of in-burst activity",
@@ -515,6 +540,9 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
     from . import plotting_training as pt
     out = Path(out)
     t0 = time.perf_counter()
+    _check_counts(inits=inits, chips=chips, seed=seed, trials=trials, workers=workers)
+    if not (isinstance(dc_a, (int, float)) and 0.0 < dc_a <= 1e-6):
+        raise ValueError(f"dc_a={dc_a!r} is outside the allowed range (0, 1e-6] A (a depolarising current)")
     tasks = _sweep_tasks(inits, chips, seed, _common(n_iterations, n_reps, rule, dt, mismatch_cv))
     res = run_sweep(train_run, tasks, runs_dir or out, workers=workers, scheduler=scheduler, quiet=quiet,
                     desc="paradoxical")
@@ -565,7 +593,8 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
             stats_neuron[key] = {"pairs": int(nr.shape[0]), "p_during_lt_before": float(during.pvalue),
                                  **_t_less(during, nr.shape[0]), "p_after_vs_before": float(after.pvalue)}
     metrics = {"networks": len(_converged_runs(res)), "trials_analysed": int(rows.shape[0]),
-               "chip_model": _model_versions(res),
+               "inits": inits, "chips": chips, "seed": seed, "chip_seeds": list(range(chips)), "rule": rule,
+               "iterations": n_iterations, "trials_per_network": trials, "chip_model": _model_versions(res),
                "trials_fully_suppressed": suppressed, "trials_not_sustained_before": died_before,
                "dc_a": dc_a, "windows_s": dict(zip(("before", "during", "after"), map(list, windows))),
                "stats": stats, "stats_per_neuron": stats_neuron,
@@ -587,6 +616,7 @@ def experiment_no_inhibitory(out, *, inits: int = 8, chip_seed: int = 0, seed: i
     from . import plotting_training as pt
     out = Path(out)
     t0 = time.perf_counter()
+    _check_counts(inits=inits, seed=seed, chip_seed=chip_seed, workers=workers)
     common = _common(n_iterations, n_reps, rule, dt, mismatch_cv)
     frozen = dict(common, rule_overrides={"plastic": [True, True, False, False]})
     full = [_task("sweep", seed + i, chip_seed, **common) for i in range(inits)]
@@ -595,7 +625,8 @@ def experiment_no_inhibitory(out, *, inits: int = 8, chip_seed: int = 0, seed: i
                     quiet=quiet, desc="no-inhibitory")
     s_full = summarise_runs({t.name: res[t.name] for t in full})
     s_noinh = summarise_runs({t.name: res[t.name] for t in noinh})
-    metrics = {"inits": inits, "chip_seed": chip_seed, "seed": seed,
+    metrics = {"inits": inits, "chip_seed": chip_seed, "seed": seed, "rule": rule, "iterations": n_iterations,
+               "chip_model": _model_versions(res),
                "full": {k: s_full[k] for k in ("converged_fraction", "rms_e_hz", "rms_i_hz")},
                "no_inhibitory": {k: s_noinh[k] for k in ("converged_fraction", "rms_e_hz", "rms_i_hz")},
                "paper": {"no_inhibitory": {"rms_e_hz": 6.39, "rms_i_hz": 35.11, "n": 8},
@@ -606,6 +637,22 @@ def experiment_no_inhibitory(out, *, inits: int = 8, chip_seed: int = 0, seed: i
     _write(out, metrics, {f"rates_{k}": v for k, v in rates.items()})
     pt.plot_no_inhibitory(rates, s_full["targets_hz"], out / "fig4_no_inhibitory.png")
     return metrics
+
+
+def _ensemble_selectivity(a: dict) -> dict:
+    """Rates (Hz) of the ensemble's and of the other Pyr neurons in the last trial of the training
+    (the trial after its first ``t_ignore_s``), and their ratio: the paper's "the neural
+    ensemble remains intact and retains its selectivity" measured on activity, not on the weight."""
+    cfg = TrainConfig()  # the trial length and ignored start every training run uses
+    n, t = np.asarray(a["last_neurons"]), np.asarray(a["last_times_s"])
+    ens = np.asarray(a["ensemble"])
+    rest = np.setdiff1d(np.asarray(a["exc"]), ens)
+    keep = t >= cfg.t_ignore_s
+    span = cfg.trial_s - cfg.t_ignore_s
+    r_ens = float(np.isin(n[keep], ens).sum() / (ens.size * span)) if ens.size else float("nan")
+    r_rest = float(np.isin(n[keep], rest).sum() / (rest.size * span))
+    return {"last_trial_rates_hz": {"ensemble": r_ens, "other_pyr": r_rest},
+            "ensemble_rate_ratio": r_ens / r_rest if r_rest > 0 else float("inf") if r_ens > 0 else float("nan")}
 
 
 def _ensemble_summary(m: dict, a: dict, k: int) -> dict:
@@ -623,6 +670,7 @@ def _ensemble_summary(m: dict, a: dict, k: int) -> dict:
         "final_rates_hz": {"pyr": m["final_rates_hz"]["pyr"][0], "pv": m["final_rates_hz"]["pv"][0]},
         "converged": bool(m["converged"][0]),
         "mem_above_wee_all_iterations": bool(np.all(cur[k:, MEM] > cur[k:, 0])),
+        **_ensemble_selectivity(a),
         "final_currents_a": dict(zip((*WEIGHTS, "mem"), cur[-1].tolist())),
         "iterations_to_return": _iterations_to_return(r[k:], tgt),
     }
@@ -646,6 +694,7 @@ def experiment_ensemble(out, *, inits: int = 1, seed: int = 0, chip_seed: int = 
     from . import plotting_training as pt
     out = Path(out)
     t0 = time.perf_counter()
+    _check_counts(inits=inits, seed=seed, chip_seed=chip_seed, workers=workers)
     common = _common(n_iterations, n_reps, rule, dt, mismatch_cv)
     tasks = [_task("ensemble", seed + i, chip_seed, ensemble_at=int(ensemble_at), **common) for i in range(inits)]
     res = run_sweep(train_run, tasks, runs_dir or out, workers=workers, scheduler=scheduler, quiet=quiet,
@@ -657,11 +706,15 @@ def experiment_ensemble(out, *, inits: int = 1, seed: int = 0, chip_seed: int = 
     m0, a0 = res[tasks[nets.index(shown)].name]
     metrics = {
         **shown, "shown_seed": shown["seed"], "inits": inits, "ensemble_at": k, "iterations": n_iterations,
+        "rule": rule, "chip_model": _model_versions(res),
         "ensemble_size": int(a0["ensemble"].size),
         "networks_converged_before_implant": {"networks": len(ready), "of": len(nets)},
         "returned": {"networks": sum(n["converged"] for n in ready), "of": len(ready)},
         "returned_fraction": (sum(n["converged"] for n in ready) / len(ready)) if ready else float("nan"),
         "mem_above_wee_every_network": bool(all(n["mem_above_wee_all_iterations"] for n in nets)),
+        "mem_note": "the ensemble weight is w_ee + 8.8 nA, DAC-rounded, at every iteration (paper Fig. 5d), so it "
+                    "is above w_ee by construction; ensemble_rate_ratio measures the ensemble's selectivity",
+        "worst_ensemble_rate_ratio": min((n["ensemble_rate_ratio"] for n in nets), default=float("nan")),
         "networks": nets,
         "criterion": "converged: mean rates of the last 20 iterations within 2 Hz (Pyr) and 4 Hz (PV) of the "
                      "targets; before the implant: the same over the 20 iterations before it",
@@ -694,6 +747,7 @@ def experiment_sizes(out, *, inits: int = 3, chip_seed: int = 0, seed: int = 0, 
     from . import plotting_training as pt
     out = Path(out)
     t0 = time.perf_counter()
+    _check_counts(inits=inits, seed=seed, chip_seed=chip_seed, workers=workers)
     tasks, groups = [], {}
     for ne, ni, p, et, it in SIZES:
         key = f"{ne}x{ni}"
@@ -713,7 +767,8 @@ def experiment_sizes(out, *, inits: int = 3, chip_seed: int = 0, seed: int = 0, 
                       "converged_fraction": s["converged_fraction"], "rms_e_hz": s["rms_e_hz"],
                       "rms_i_hz": s["rms_i_hz"]}
         curves[key] = np.stack([res[t.name][1]["rates_hz"][:, 0] for t in ts])
-    metrics = {"inits": inits, "chip_seed": chip_seed, "seed": seed, "table": table,
+    metrics = {"inits": inits, "chip_seed": chip_seed, "seed": seed, "table": table, "rule": rule,
+               "iterations": n_iterations, "chip_model": _model_versions(res),
                "paper": "Table 1: all four settings converge", "wall_s": time.perf_counter() - t0}
     _write(out, metrics, {f"rates_{k}": v for k, v in curves.items()})
     pt.plot_sizes(curves, {k: v["targets_hz"] for k, v in table.items()}, out / "table1_sizes.png")
@@ -746,6 +801,7 @@ def experiment_clusters(out, *, inits: int = 1, seed: int = 0, chip_seed: int = 
     from . import plotting_training as pt
     out = Path(out)
     t0 = time.perf_counter()
+    _check_counts(inits=inits, seed=seed, chip_seed=chip_seed, workers=workers)
     common = _common(n_iterations, n_reps, rule, dt, mismatch_cv,
                      rule_overrides={"e_target_hz": 25.0, "i_target_hz": 50.0})
     network = {"n_exc": 50, "n_inh": 15, "p": 0.35, "n_clusters": 5}
@@ -757,6 +813,7 @@ def experiment_clusters(out, *, inits: int = 1, seed: int = 0, chip_seed: int = 
     n_cl = network["n_clusters"]
     metrics = {
         **runs[0], "shown_seed": runs[0]["seed"], "inits": inits, "iterations": n_iterations, "clusters": n_cl,
+        "rule": rule, "chip_model": _model_versions(res),
         "targets_hz": m0["targets_hz"],
         "clusters_converged_all_runs": {"clusters": sum(r["clusters_converged"] for r in runs),
                                         "of": n_cl * len(runs)},

@@ -118,13 +118,21 @@ def test_ensemble_summary_premise_return_and_weights():
     cur[k:, 4] = 1.1e-7                   # mem above w_ee from the implant on
     m = {"seed": 3, "chip_seed": 1, "targets_hz": {"pyr": 20.0, "pv": 40.0},
          "final_rates_hz": {"pyr": [20.5], "pv": [41.0]}, "converged": [True]}
-    s = ex._ensemble_summary(m, {"rates_hz": r, "currents_a": cur}, k)
+    # last trial: ensemble neurons 0..3 fire 8 spikes each after the ignored 60 ms, the other 4 Pyr 2 each;
+    # spikes in the first 60 ms are not counted
+    ens, exc = np.arange(4), np.arange(8)
+    n = np.concatenate([np.repeat(ens, 8), np.repeat(np.arange(4, 8), 2), exc])
+    t = np.concatenate([np.linspace(0.1, 0.9, 40), np.full(8, 0.03)])
+    last = {"last_neurons": n, "last_times_s": t, "ensemble": ens, "exc": exc}
+    s = ex._ensemble_summary(m, {"rates_hz": r, "currents_a": cur, **last}, k)
+    np.testing.assert_allclose(s["last_trial_rates_hz"]["ensemble"], 8 / 0.94)
+    np.testing.assert_allclose(s["ensemble_rate_ratio"], 4.0)
     assert s["converged_before_implant"] and s["converged"] and s["mem_above_wee_all_iterations"]
     assert s["rates_peak_after_implant_hz"] == {"pyr": 60.0, "pv": 90.0}
     assert s["iterations_to_return"] == 3
     r[k - 20:k, 0] = [0.0, 0.0]           # silent before the implant: the premise fails
     cur[k + 5, 4] = 0.9e-7
-    s = ex._ensemble_summary(m, {"rates_hz": r, "currents_a": cur}, k)
+    s = ex._ensemble_summary(m, {"rates_hz": r, "currents_a": cur, **last}, k)
     assert not s["converged_before_implant"] and not s["mem_above_wee_all_iterations"]
 
 
@@ -169,3 +177,19 @@ def test_clusters_summarises_every_training(tmp_path):
     assert m["final_rates_hz"] == m["runs"][0]["final_rates_hz"]
     assert (tmp_path / "fig6_clusters.png").exists() and (tmp_path / "fig6_clusters_seed4.png").exists()
     assert json.loads((tmp_path / "metrics.json").read_text())["runs_all_converged"]["of"] == 2
+
+
+@pytest.mark.parametrize("fn, kw, match", [
+    (ex.experiment_sweep, {"inits": 0}, "inits=0 is outside the allowed range 1..10000"),
+    (ex.experiment_sweep, {"chips": 2.5}, "chips=2.5"),
+    (ex.experiment_regime, {"trials": 0}, "trials=0"),
+    (ex.experiment_paradoxical, {"dc_a": -1e-10}, "dc_a=-1e-10 is outside the allowed range"),
+    (ex.experiment_no_inhibitory, {"n_reps": 0}, "n_reps=0"),
+    (ex.experiment_ensemble, {"rule": "book"}, "rule='book'"),
+    (ex.experiment_sizes, {"seed": -1}, "seed=-1"),
+    (ex.experiment_clusters, {"mismatch_cv": 2.0}, "mismatch_cv=2.0"),
+])
+def test_experiments_check_their_arguments_before_running(tmp_path, fn, kw, match):
+    with pytest.raises(ValueError, match=match):
+        fn(tmp_path, **kw)
+    assert not (tmp_path / "runs").exists()
