@@ -43,12 +43,16 @@ the refractory period ``t_ref`` (rounded up to whole steps).
 
 Synapses (DPI, Bartolozzi & Indiveri 2007; the SPEC §2 equation) in their linear
 regime ``I_syn >> I_gain``: between pulses ``tau_s dI_syn/dt = -I_syn`` (exact
-exponential decay, ``tau_s = C_syn U_T/(kappa I_tau,s)``); an input pulse of
-width ``t_pw`` carrying weight current ``I_w`` moves ``I_syn`` towards
-``I_gain I_w / I_tau`` by the fraction ``1 - exp(-t_pw/tau_s)``.  Pulses are
-much shorter than a step, so they are applied at the start of the step after
-the presynaptic spike (pulses arriving in the same step add, as currents into
-one DPI).  The adaptation current ``I_ahp`` is a DPI driven by the neuron's own
+exponential decay, ``tau_s = C_syn U_T/(kappa I_tau,s)``); during an input
+pulse of width ``t_pw`` carrying weight current ``I_w`` it relaxes towards
+``I_gain I_w / I_tau``.  Pulses are much shorter than a step; the pulse of a
+presynaptic spike is placed at the end of the step after the spike (one step
+of synaptic delay), where the update is exact::
+
+    I_syn(t + dt) = I_syn(t) e^{-dt/tau_s} + (I_gain I_w / I_tau)(1 - e^{-t_pw/tau_s})
+
+(the decay of ``I_syn`` during the pulse is part of the step's decay; pulses
+arriving in the same step add, as currents into one DPI).  The adaptation current ``I_ahp`` is a DPI driven by the neuron's own
 spikes.  Synaptic and adaptation currents that have decayed below 1e-30 A are
 set to 0 (:data:`_I_FLUSH`), which keeps long silences out of the slow
 subnormal range.
