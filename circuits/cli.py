@@ -8,6 +8,10 @@ from __future__ import annotations
 import argparse
 import importlib
 
+#: Exit status of a command that ran to the end but measured a figure outside its target
+#: (1 is what Python returns for any uncaught exception, so it cannot mean "ran").
+EXIT_TARGET_MISSED = 3
+
 
 def build_parser(package: str, description: str, command_modules: tuple[str, ...]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"python -m {package}", description=description)

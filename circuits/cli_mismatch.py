@@ -19,6 +19,7 @@ def register(sub) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from .cli import EXIT_TARGET_MISSED
     from .mismatch_check import MismatchCheckConfig, run, summary_lines
 
     try:
@@ -30,4 +31,4 @@ def _main(args: argparse.Namespace) -> int:
     if not args.quiet:
         print("\n".join(summary_lines(metrics)))
     print(f"results in {args.out.resolve()}")
-    return 0 if metrics["all_within_target"] else 1
+    return 0 if metrics["all_within_target"] else EXIT_TARGET_MISSED

@@ -47,3 +47,20 @@ def test_failing_stage_is_reported_and_others_run(tmp_path, monkeypatch):
 def test_unknown_stage_name():
     with pytest.raises(ValueError, match="unknown stage"):
         reproduce.run(Path("/nonexistent/unused"), only=["nope"], quiet=True)
+
+
+def test_crashed_stage_fails_even_with_an_old_metrics_file(tmp_path, monkeypatch):
+    """A command that raises exits 1; the stage must not be read from a previous run's metrics.json."""
+    crash = reproduce.Stage("crash", "a command that raises on a bad seed", ("ebn", "train", "--quick"),
+                            ("ebn", "train"),
+                            (reproduce.Claim("x", "y", "z", lambda m: m["x"], lambda v: v == 1),))
+    monkeypatch.setattr(reproduce, "STAGES", (crash,))
+    (tmp_path / "crash").mkdir()
+    (tmp_path / "crash" / "metrics.json").write_text('{"x": 1}')
+    (tmp_path / "crash" / "old.png").write_bytes(b"")
+    merged = reproduce.run(tmp_path, seed=-1, quiet=True)
+    assert merged["stages"]["crash"]["status"] == "failed"
+    assert merged["stages"]["crash"]["returncode"] == 1
+    assert merged["claims"][0]["met"] is False
+    assert merged["stages"]["crash"]["figures"] == []
+    assert merged["failed_stages"] == ["crash"]
