@@ -7,6 +7,7 @@ CLI (:mod:`ebn.cli_experiments`) only parses arguments and calls these.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import replace
@@ -24,10 +25,13 @@ TARGET_RATE_RATIO = 1.5
 TARGET_ERROR_RATIO = 1.1
 
 
-def _cached(out: Path | None, key: str, fn):
+def _cached(out: Path | None, key: str, fn, ident: dict):
+    """``fn()``, stored as ``out/runs/<key>_<hash>.json``; the hash covers ``ident`` (every config
+    value the run depends on), so a run with other settings never reuses this one's result."""
     if out is None:
         return fn()
-    path = Path(out) / "runs" / f"{key}.json"
+    digest = hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    path = Path(out) / "runs" / f"{key}_{digest}.json"
     if path.exists():
         return json.loads(path.read_text())
     res = fn()
@@ -36,6 +40,10 @@ def _cached(out: Path | None, key: str, fn):
     tmp.write_text(json.dumps(res))
     tmp.replace(path)
     return res
+
+
+def _ident(cfg: EBNConfig, tcfg: TrainConfig, **extra) -> dict:
+    return {"network": cfg.to_dict(), "training": tcfg.to_dict(), **extra}
 
 
 def fig1_summary(res) -> dict:
@@ -62,7 +70,7 @@ def seed_table(cfg: EBNConfig, tcfg: TrainConfig, seeds, out: Path | None = None
             m = fig1_summary(train(cfg, tcfg, int(s), validate=False))
             m.pop("curves")
             return m
-        rows.append(_cached(out, f"fig1_seed{int(s)}", run))
+        rows.append(_cached(out, f"fig1_seed{int(s)}", run, _ident(cfg, tcfg, seed=int(s))))
         if progress is not None:
             progress()
     return rows
@@ -83,7 +91,7 @@ def granularity_sweep(cfg: EBNConfig, tcfg: TrainConfig, omegas, seeds, out: Pat
                 r = train(c, tcfg, int(s), validate=False)
                 return {"omega": c.granularity, "seed": int(s), "learned": r.learned.as_dict(),
                         "optimal": r.optimal.as_dict(), "initial": r.initial.as_dict()}
-            rows.append(_cached(out, f"gran_om{om:g}_seed{int(s)}", run))
+            rows.append(_cached(out, f"gran_om{om:g}_seed{int(s)}", run, _ident(c, tcfg, seed=int(s))))
             if progress is not None:
                 progress()
     return {"omegas": [float(o) for o in omegas], "seeds": [int(s) for s in seeds], "runs": rows}
@@ -120,7 +128,8 @@ def mismatch_study(cfg: EBNConfig, tcfg: TrainConfig, cvs, n_chips: int, seed: i
                 return {"cv": float(cv), "chip_seed": chip_seed, "learned": r.learned.as_dict(),
                         "deployed": dep.as_dict(), "initial": r.initial.as_dict(),
                         "nominal_optimal": ref.as_dict()}
-            rows.append(_cached(out, f"mm_cv{cv:g}_chip{chip_seed}", run))
+            rows.append(_cached(out, f"mm_cv{cv:g}_chip{chip_seed}", run,
+                                _ident(cfg, tcfg, cv=float(cv), chip_seed=chip_seed)))
             if progress is not None:
                 progress()
     return {"cvs": [float(c) for c in cvs], "n_chips": int(n_chips), "seed": int(seed), "runs": rows}
