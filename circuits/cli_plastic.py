@@ -17,9 +17,10 @@ def register(subparsers) -> None:
                     "plots and DIR/metrics.json.")
     p.add_argument("--experiment", type=int, choices=(1, 2), default=1)
     p.add_argument("--rate-hz", type=float, default=200.0, help="input rate (Hz), 20..300 (default 200)")
-    p.add_argument("--duration", type=float, default=0.5, help="simulated time (s), default 0.5")
+    p.add_argument("--duration", type=float, default=None, help="simulated time (s), default 0.5 (quick 0.3)")
     p.add_argument("--mc", type=int, default=0, help="Monte Carlo instances of experiment 1 (tt_mm), 0 = none")
-    p.add_argument("--mc-model-draws", type=int, default=200, help="virtual chips of the model in the MC")
+    p.add_argument("--mc-model-draws", type=int, default=None,
+                   help="virtual chips of the model in the MC, 2..100000 (default 200; quick 20)")
     p.add_argument("--no-spice", action="store_true", help="behavioural model only (also in the Monte Carlo)")
     p.add_argument("--mc-timeout", type=float, default=300.0,
                    help="wall limit per Monte Carlo instance (s); an instance over it counts as not settled")
@@ -27,7 +28,8 @@ def register(subparsers) -> None:
                    help="parallel ngspice processes of the Monte Carlo (one deck per instance)")
     p.add_argument("--max-step", type=float, default=2e-4, help="SPICE maximum internal step (s)")
     p.add_argument("--seed", type=int, default=1, help="seed of the Monte Carlo (ngspice and model)")
-    p.add_argument("--quick", action="store_true", help="0.3 s runs, 20 model chips in the MC")
+    p.add_argument("--quick", action="store_true",
+                   help="0.3 s runs, 20 model chips in the MC (options given explicitly still apply)")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--out", type=Path, default=Path("runs/plastic-synapse"))
     p.set_defaults(func=main)
@@ -40,8 +42,10 @@ def main(args: argparse.Namespace) -> int:
     from .plastic_model import ExperimentConfig, PlasticSynapseParams
     from .plotting_plastic import plot_experiment, plot_monte_carlo
 
-    duration = 0.3 if args.quick else args.duration
-    draws = 20 if args.quick else args.mc_model_draws
+    duration = args.duration if args.duration is not None else (0.3 if args.quick else 0.5)
+    draws = args.mc_model_draws if args.mc_model_draws is not None else (20 if args.quick else 200)
+    if not 2 <= draws <= 100000:  # a spread needs two chips
+        raise ValueError(f"--mc-model-draws={draws!r} is outside the allowed range [2, 100000]")
     if args.mc < 0 or args.mc > 200:
         raise ValueError(f"--mc={args.mc!r} is outside the allowed range [0, 200]")
     if not 10.0 <= args.mc_timeout <= 36000.0:

@@ -39,6 +39,13 @@ def _write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, indent=2, default=float))
 
 
+def _given_or(value, quick: bool, quick_default, full_default):
+    """An option the user gave wins over ``--quick``; otherwise the quick or full default."""
+    if value is not None:
+        return value
+    return quick_default if quick else full_default
+
+
 def _check_seed(seed: int) -> None:
     if seed < 0:
         raise ValueError(f"--seed={seed} must be a non-negative integer")
@@ -50,7 +57,8 @@ def register(subparsers) -> None:
                                           "Fig. 1); writes fig1.png, learning_curves.png, metrics.json, data.npz.")
     _common(p, "train")
     p.add_argument("--neurons", type=int, default=20, help="N (default 20)")
-    p.add_argument("--iterations", type=int, default=50, help="training iterations of 1 s (default 50)")
+    p.add_argument("--iterations", type=int, default=None,
+                   help="training iterations of 1 s (default 50; quick 10)")
     p.add_argument("--granularity", type=float, default=2.0, help="omega in weight units (default 2)")
     p.add_argument("--table", type=int, default=0, metavar="K",
                    help="also train seeds seed..seed+K-1 and write the Fig. 1 metrics table (seed_table.json)")
@@ -60,9 +68,9 @@ def register(subparsers) -> None:
                               description="Sweep the rule's granularity omega and plot the learned network's "
                                           "distance to Omega* and decoding error.")
     _common(p, "granularity")
-    p.add_argument("--omegas", type=_floats, default=[0.5, 1, 2, 4, 8, 16, 32],
-                   help="comma-separated omegas in weight units (default 0.5,...,32)")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per omega (default 3)")
+    p.add_argument("--omegas", type=_floats, default=None,
+                   help="comma-separated omegas in weight units (default 0.5,1,2,4,8,16,32; quick 1,...,32)")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per omega (default 3; quick 1)")
     p.set_defaults(func=cmd_granularity)
 
     p = subparsers.add_parser("mismatch", help="deployed Omega* vs learned Omega on mismatched chips",
@@ -70,8 +78,9 @@ def register(subparsers) -> None:
                                           "learned on them (thresholds, leaks and all synaptic efficacies "
                                           "mismatched with the common model).")
     _common(p, "mismatch")
-    p.add_argument("--cvs", type=_floats, default=[0.0, 0.05, 0.1, 0.2, 0.3], help="comma-separated CVs")
-    p.add_argument("--chips", type=int, default=5, help="virtual chips per CV (default 5)")
+    p.add_argument("--cvs", type=_floats, default=None,
+                   help="comma-separated CVs (default 0,0.05,0.1,0.2,0.3; quick 0,0.1,0.3)")
+    p.add_argument("--chips", type=int, default=None, help="virtual chips per CV (default 5; quick 2)")
     p.set_defaults(func=cmd_mismatch)
 
     p = subparsers.add_parser("bench", help="speed benchmark (simulated s per wall s, NumPy comparison)",
@@ -90,7 +99,7 @@ def cmd_train(args) -> int:
     from .training import train
     _check_seed(args.seed)
     cfg = EBNConfig(n_neurons=args.neurons, granularity=args.granularity)
-    tcfg = TrainConfig(n_iterations=10 if args.quick else args.iterations)
+    tcfg = TrainConfig(n_iterations=_given_or(args.iterations, args.quick, 10, 50))
     if args.table < 0:
         raise ValueError(f"--table={args.table} must be >= 0")
     out = args.out
@@ -147,16 +156,17 @@ def _table_md(rows: list[dict]) -> str:
 def cmd_granularity(args) -> int:
     from . import experiments, plotting
     _check_seed(args.seed)
-    if args.seeds < 1:
-        raise ValueError(f"--seeds={args.seeds} must be >= 1")
-    omegas = args.omegas
-    if args.quick:
-        omegas = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+    n_seeds = _given_or(args.seeds, args.quick, 1, 3)
+    if n_seeds < 1:
+        raise ValueError(f"--seeds={n_seeds} must be >= 1")
+    omegas = _given_or(args.omegas, args.quick, [1.0, 2.0, 4.0, 8.0, 16.0, 32.0], [0.5, 1, 2, 4, 8, 16, 32])
+    if not omegas:
+        raise ValueError("--omegas is empty")
     for om in omegas:
         EBNConfig(granularity=om)  # validates every omega before any run
     cfg = EBNConfig()
     tcfg = TrainConfig(n_iterations=20 if args.quick else 50)
-    seeds = list(range(args.seed, args.seed + (1 if args.quick else args.seeds)))
+    seeds = list(range(args.seed, args.seed + n_seeds))
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -184,13 +194,15 @@ def cmd_granularity(args) -> int:
 def cmd_mismatch(args) -> int:
     from . import experiments, plotting
     _check_seed(args.seed)
-    if args.chips < 1:
-        raise ValueError(f"--chips={args.chips} must be >= 1")
-    cvs = [0.0, 0.1, 0.3] if args.quick else args.cvs
+    chips = _given_or(args.chips, args.quick, 2, 5)
+    if chips < 1:
+        raise ValueError(f"--chips={chips} must be >= 1")
+    cvs = _given_or(args.cvs, args.quick, [0.0, 0.1, 0.3], [0.0, 0.05, 0.1, 0.2, 0.3])
+    if not cvs:
+        raise ValueError("--cvs is empty")
     for cv in cvs:
         if not (0.0 <= cv <= 3.0):
             raise ValueError(f"cv={cv} is outside the allowed range [0, 3]")
-    chips = 2 if args.quick else args.chips
     cfg = EBNConfig()
     tcfg = TrainConfig(n_iterations=20 if args.quick else 50)
     out = args.out

@@ -39,3 +39,12 @@ def test_bad_arguments_raise_clear_errors(tmp_path):
         main(["granularity", "--out", str(tmp_path), "--omegas", "1,0", "--quiet"])
     with pytest.raises(SystemExit):
         build_parser().parse_args(["mismatch", "--cvs", "a,b"])
+
+
+def test_options_given_with_quick_are_kept(tmp_path):
+    rc = main(["train", "--out", str(tmp_path), "--quick", "--iterations", "2", "--quiet"])
+    assert rc == 0
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["train_config"]["n_iterations"] == 2 and m["curves"]["iteration"] == [0, 1, 2]
+    with pytest.raises(ValueError, match="--chips=0"):
+        main(["mismatch", "--out", str(tmp_path), "--quick", "--chips", "0", "--quiet"])
