@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .constants import VDD_V, DeviceConstants, thermal_voltage
+from .constants import SPICE_TEMPERATURE_K, VDD_V, DeviceConstants, thermal_voltage
 
 #: Bump when the characterisation procedure changes (invalidates caches).
 CHARACTERISATION_VERSION = 2
@@ -54,8 +54,6 @@ VSW_CHAR_IPW_A = 10e-9
 #: W/L of the characterised devices (netlists/benches/char_devices_tb.cir).
 CHAR_W_OVER_L = {"nfet": 4 / 2, "pfet": 2 / 2}
 
-#: ngspice's default simulation temperature (27 °C), K.
-SPICE_TEMPERATURE_K = 300.15
 
 _NETLISTS = ("benches/char_devices_tb.cir", "benches/char_spike_extender_tb.cir", "spike_extender.cir",
              "dpi_synapse.cir")

@@ -12,9 +12,11 @@ Pelgrom threshold-mismatch coefficients ``A_VT`` (V·µm) are those of the sky13
 models (``sw_mm_vth0_*`` parameters, active in the ``*_mm`` corners with
 ``MC_MM_SWITCH=1``).
 
-Behavioural models import these names; the circuit characterisation step
-(:mod:`circuits.characterise`) measures PDK-specific values (kappa, I0) and
-returns them as a :class:`DeviceConstants` so the two never diverge silently.
+Behavioural models import these names.  The circuit characterisation step
+(:mod:`circuits.characterise`) measures the PDK's own values (kappa, I0, the
+slope-factor tables, at :data:`SPICE_TEMPERATURE_K`); the circuit twins use
+those, and :meth:`circuits.characterise.Characterisation.constants` returns them
+as a :class:`DeviceConstants`.
 """
 from __future__ import annotations
 
@@ -26,8 +28,11 @@ from .validation import check_range
 BOLTZMANN_J_PER_K = 1.380649e-23
 ELEMENTARY_CHARGE_C = 1.602176634e-19
 
-#: Default temperature of every simulation (K); 300 K gives U_T = 25.85 mV.
+#: Temperature of the behavioural models' nominal constants (K); 300 K gives U_T = 25.85 mV.
 T_NOMINAL_K = 300.0
+
+#: Temperature of every SPICE deck (K): ngspice's default, 27 °C (U_T = 25.87 mV).
+SPICE_TEMPERATURE_K = 300.15
 
 #: Pelgrom threshold-mismatch coefficients of sky130, V·µm.
 A_VT_V_UM = {"nfet": 3.356e-3, "pfet": 5.856e-3}

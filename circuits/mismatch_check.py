@@ -22,14 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .constants import thermal_voltage
+from .constants import SPICE_TEMPERATURE_K, VDD_V, thermal_voltage
 from .mismatch import MismatchModel, sigma_vt
 
-#: ngspice's default temperature, 27 °C.
-T_SPICE_K = 300.15
 #: Drain-source voltage magnitude of the measurement (saturation, >> 4 U_T).
 VDS_V = 0.9
-VDD_V = 1.8
 DEVICE_MODELS = {"nfet": "sky130_fd_pr__nfet_01v8", "pfet": "sky130_fd_pr__pfet_01v8"}
 
 
@@ -88,7 +85,7 @@ def fit_kappa(device: str, w_um: float, l_um: float) -> tuple[float, float, np.n
     """
     from . import spice
 
-    u_t = thermal_voltage(T_SPICE_K)
+    u_t = thermal_voltage(SPICE_TEMPERATURE_K)
     deck = device_deck(device, w_um, l_um, 1)
     lo, hi = 0.15, 0.9
     if device == "nfet":
@@ -121,7 +118,7 @@ def measure(device: str, w_um: float, l_um: float, instances: int, seed: int) ->
     currents = np.array([abs(res.i(f"vd{k}")[0]) for k in range(instances)])
     nominal = abs(spice.run_op(device_deck(device, w_um, l_um, 1), params={"vgs": vgs},
                                corner="tt").i("vd0")[0])
-    model = MismatchModel.from_geometry(w_um, l_um, device, kappa=kappa, u_t=thermal_voltage(T_SPICE_K))
+    model = MismatchModel.from_geometry(w_um, l_um, device, kappa=kappa, u_t=thermal_voltage(SPICE_TEMPERATURE_K))
     measured_cv = float(np.std(currents, ddof=1) / np.mean(currents))
     return {
         "w_um": float(w_um), "l_um": float(l_um), "instances": int(instances),

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .constants import VDD_V
 from .plastic_model import (PHASE_NAMES, SL, W_MAX, W_MIN, ExperimentConfig, MismatchDraw, PlasticSynapseModel,
                             PlasticSynapseParams, characterise_dac, characterise_neuron)
 
@@ -197,8 +198,8 @@ def mc_deck(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams) -> str:
     lines = [f"* Monte Carlo of experiment 1: {n} plastic synapses (tt_mm mismatch per instance)",
              f".include {NETLIST_DIR / 'plastic_synapse.cir'}",
              ".param " + " ".join(f"{k}={v!r}" for k, v in p.items()),
-             "VDD vdd 0 1.8",
-             "VSPK spike 0 PULSE(0 1.8 {t_first} 1u 1u 5u {period})"]
+             f"VDD vdd 0 {VDD_V}",
+             f"VSPK spike 0 PULSE(0 {VDD_V} {{t_first}} 1u 1u 5u {{period}})"]
     names = ("w0 ipw cpw itau_s igain_s csyn iunit wp_dac w_omega i_dc cmem i_tau i_g att i_rest i_sl").split()
     args = " ".join(f"{k}={{{k}}}" for k in names)
     save = []
@@ -279,7 +280,7 @@ def run_monte_carlo(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams 
     mw = []
     settled = []
     for s in range(seed, seed + model_draws):
-        mm = MismatchDraw.draw(s, ch.kappa_n, ch.kappa_p, ch.u_t)
+        mm = MismatchDraw.draw(s, ch.kappa_n, ch.kappa_p, ch.u_t, params)
         tr, _ = run_model(cfg, params, model=PlasticSynapseModel(params, ch, base.neuron, mm, dac=base.dac))
         met = measure(tr, cfg, params, om)
         mw.append(met["final_weight"])

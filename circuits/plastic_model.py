@@ -292,7 +292,8 @@ def characterise_dac(params: PlasticSynapseParams = PlasticSynapseParams(), corn
 
 
 # --------------------------------------------------------------------------- mismatch
-#: Devices whose ratios set the currents of the model: name -> (W, L, type).
+#: Devices whose ratios set the currents of the model: name -> (W, L, type), at the default
+#: :class:`PlasticSynapseParams`; :func:`device_geometry` puts in the widths that are parameters.
 DEVICES = {
     # spike extender I_pw mirror (spike_extender.cir)
     "ext_MPD": (2, 4, "pfet"), "ext_MPO": (2, 4, "pfet"),
@@ -323,6 +324,18 @@ DEVICES = {
 }
 
 
+def device_geometry(params: "PlasticSynapseParams | None" = None) -> dict:
+    """:data:`DEVICES` with the parameterised widths of ``params``: the DAC pfet diode and copy
+    (``wp_dac``, netlist ``W={wp}``) and the I_Omega/2 copies (``w_omega``)."""
+    p = params or PlasticSynapseParams()
+    geo = dict(DEVICES)
+    for name in ("dac_MPD", "dac_MPO"):
+        geo[name] = (p.wp_dac, 8, "pfet")
+    for name in ("om_MOK", "om_MOPI", "om_MOPE"):
+        geo[name] = (p.w_omega, 8, "pfet")
+    return geo
+
+
 @dataclass(frozen=True)
 class MismatchDraw:
     """Frozen current factors of one virtual plastic synapse (all 1 for the nominal circuit).
@@ -338,9 +351,11 @@ class MismatchDraw:
         return float(self.factors.get(name, 1.0))
 
     @classmethod
-    def draw(cls, seed: int, kappa_n: float, kappa_p: float, u_t: float) -> "MismatchDraw":
+    def draw(cls, seed: int, kappa_n: float, kappa_p: float, u_t: float,
+             params: "PlasticSynapseParams | None" = None) -> "MismatchDraw":
+        """One virtual synapse; device sizes from :func:`device_geometry` of ``params`` (default sizes if None)."""
         out = {}
-        for name, (w, l, dev) in DEVICES.items():
+        for name, (w, l, dev) in device_geometry(params).items():
             k = kappa_n if dev == "nfet" else kappa_p
             m = MismatchModel.from_geometry(w, l, dev, kappa=k, u_t=u_t)
             out[name] = float(m.draw(1, stream_seed(seed, "plastic", name))[0])

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .mismatch import MismatchModel, sigma_vt, stream_seed
+from .constants import NOMINAL, VDD_V
+from .mismatch import MismatchModel, stream_seed
 from .validation import check_range
 
 
@@ -47,7 +48,7 @@ class SpikeExtenderTwin:
 
     c_pw: float
     v_sw: float
-    vdd: float = 1.8
+    vdd: float = VDD_V
 
     def __post_init__(self) -> None:
         _positive("SpikeExtenderTwin", "c_pw", self.c_pw, 1e-9)
@@ -215,7 +216,7 @@ class TraffComparatorTwin:
 
     offset: float = 0.0
     delay: float = 0.0
-    vdd: float = 1.8
+    vdd: float = VDD_V
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.offset):
@@ -239,6 +240,12 @@ def _factors(model: MismatchModel, n: int, seed: int, name: str) -> np.ndarray:
     return model.draw(n, stream_seed(seed, name))
 
 
+def _delta_vt(w_um: float, l_um: float, device: str, n: int, seed: int, name: str) -> np.ndarray:
+    """``n`` Pelgrom threshold shifts (V) of a ``w_um`` x ``l_um`` device from the common mismatch model."""
+    return MismatchModel.from_geometry(w_um, l_um, device).delta_vt(n, stream_seed(seed, name),
+                                                                    kappa=NOMINAL.kappa(device))
+
+
 def extender_width_spread(twin: SpikeExtenderTwin, i_pw: float, kappa_mirror: float, u_t: float,
                           n: int = 20000, seed: int = 0) -> float:
     """Predicted relative spread (std/mean) of the spike-extender pulse width.
@@ -252,9 +259,11 @@ def extender_width_spread(twin: SpikeExtenderTwin, i_pw: float, kappa_mirror: fl
     """
     mirror = MismatchModel.from_geometry(2, 4, "pfet", kappa=kappa_mirror, u_t=u_t)
     f = _factors(mirror, n, seed, "MPO") / _factors(mirror, n, seed, "MPD")
-    z_n = np.random.default_rng(stream_seed(seed, "MI1N")).standard_normal(n)
-    z_p = np.random.default_rng(stream_seed(seed, "MI1P")).standard_normal(n)
-    v_sw = twin.v_sw + 0.5 * sigma_vt(0.5, 1, "nfet") * z_n - 0.5 * sigma_vt(1, 1, "pfet") * z_p
+    # threshold shifts of INV1's devices (V); a larger nfet V_T raises the switching point, a larger
+    # pfet |V_T| lowers it
+    dvt_n = _delta_vt(0.5, 1, "nfet", n, seed, "MI1N")
+    dvt_p = _delta_vt(1, 1, "pfet", n, seed, "MI1P")
+    v_sw = twin.v_sw + 0.5 * dvt_n - 0.5 * dvt_p
     w = twin.c_pw * v_sw / (i_pw * f)
     return float(np.std(w) / np.mean(w))
 

@@ -37,7 +37,9 @@ def test_cli_writes_metrics_and_plot(tmp_path):
     for row in metrics["nfet"] + metrics["pfet"]:
         assert set(row) >= {"w_um", "l_um", "instances", "measured_cv", "predicted_cv", "kappa_fit"}
     assert (tmp_path / "mismatch.png").stat().st_size > 10_000
-    assert rc in (0, 1)
+    # 16 instances may miss the CV target by chance; that is "ran, target missed", never 1 (a crash)
+    from circuits.cli import EXIT_TARGET_MISSED
+    assert rc == (0 if metrics["all_within_target"] else EXIT_TARGET_MISSED)
 
 
 def test_config_validation():
