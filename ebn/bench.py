@@ -93,7 +93,7 @@ def run_bench(seed: int = 0, sizes=BENCH_SIZES, numpy_duration: float = 1.0, pro
     c = make_signals(cfg, tcfg, _rng(seed, "bench"), 1).cs[0]
     Wn = W0.copy()
     t0 = time.perf_counter()
-    counts_np, steps_np, _, _ = simulate_numpy(net, Wn, c, learn=True)
+    counts_np, steps_np, _ = simulate_numpy(net, Wn, c, learn=True)
     t_np = time.perf_counter() - t0
     best = np.inf
     for _ in range(3):

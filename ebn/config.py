@@ -31,7 +31,8 @@ class EBNConfig:
     Attributes
     ----------
     n_neurons : int
-        N, number of LIF neurons (1 .. 20000).
+        N, number of LIF neurons (1 .. 5000; a recorded 1 s signal at dt = 0.1 ms keeps
+        ``T x N`` readout values, 0.4 GB at N = 5000, and an evaluation keeps several).
     n_dims : int
         Nx, dimension of the encoded signal (1 .. 100).
     dt : float
@@ -112,7 +113,7 @@ class EBNConfig:
         return float(self.rule_gain)
 
     def __post_init__(self) -> None:
-        _check("n_neurons", self.n_neurons, 1, 20000, integer=True)
+        _check("n_neurons", self.n_neurons, 1, 5000, integer=True)
         _check("n_dims", self.n_dims, 1, 100, integer=True)
         _check("dt", self.dt, 1e-6, 1e-3)
         _check("tau_mem", self.tau_mem, 1e-3, 10.0)

@@ -24,7 +24,7 @@ import numpy as np
 from circuits.mismatch import MismatchModel, stream_seed
 
 from .config import EBNConfig
-from .kernels import STATUS_NONFINITE, run_network
+from .kernels import STATUS_NONFINITE, STATUS_OK, run_network
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,9 @@ class Network:
         """Random initial matrix on the grid (weight units), shape (N, N).
 
         Off-diagonal: normal of std ``init_weight_std``, discretised to the grid
-        (the authors' initialisation).  Diagonal: reset to rest, i.e. the
-        grid value nearest to ``-(T_n - V_rest) / u`` with the nominal threshold.
+        (the authors' initialisation).  Diagonal: the optimal reset, the grid
+        value nearest to ``Omega*_nn = -(|D_n|^2 + mu) / u = -2 T_n / u`` (a
+        spike moves the neuron's potential from its threshold ``T_n`` to ``-T_n``).
         """
         cfg = self.cfg
         n = cfg.n_neurons
@@ -172,6 +173,11 @@ def _check_signal(name: str, a: np.ndarray, n_dims: int) -> np.ndarray:
     return a
 
 
+#: Initial size of the recorded spike buffers: this many spikes per step, at least the minimum.
+_SPIKES_PER_STEP_GUESS = 16
+_MIN_SPIKE_BUFFER = 1 << 16
+
+
 def simulate(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = False,
              record: bool = False, state: tuple | None = None) -> SimResult:
     """Run the network on command ``c`` (T x Nx, V/s) with recurrent weights ``W``.
@@ -199,29 +205,35 @@ def simulate(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = False,
         r = np.zeros(n)
     else:
         v, i_f, r = state
+    # the spike buffers start small (the worst case, T N spikes, takes 16 bytes per neuron-step); a run
+    # that overflows them is repeated from the same start with the worst-case size
+    cap = min(T * n, max(_MIN_SPIKE_BUFFER, _SPIKES_PER_STEP_GUESS * T)) if record else 0
+    start = (v.copy(), i_f.copy(), r.copy(), W.copy() if learn else None) if record and cap < T * n else None
     tau_m = net.tau_mem
     alpha_m = np.exp(-cfg.dt / tau_m)
     gain_m = tau_m * (1.0 - alpha_m)
     alpha_s = float(np.exp(-cfg.dt / cfg.tau_syn)) if cfg.tau_syn > 0 else 0.0
     alpha_r = float(np.exp(-cfg.dt / cfg.tau_readout))
-    if record:
-        r_rec = np.zeros((T, n))
-        cap = T * n
-    else:
-        r_rec = np.zeros((0, n))
-        cap = 0
-    spk_step = np.zeros(cap, dtype=np.int64)
-    spk_idx = np.zeros(cap, dtype=np.int64)
-    counts = np.zeros(n, dtype=np.int64)
-    n_upd = np.zeros(1, dtype=np.int64)
+    r_rec = np.zeros((T, n) if record else (0, n))
     max_spikes = n if cfg.max_spikes_per_step is None else cfg.max_spikes_per_step
-    status, step, neuron, n_rec = run_network(
-        c, net.F, W, np.ascontiguousarray(net.chip.rec), float(cfg.weight_unit_v),
-        float(cfg.granularity), float(cfg.gain), bool(cfg.learn_reset),
-        np.ascontiguousarray(net.thresholds), alpha_m, gain_m,
-        float(cfg.v_rest), float(cfg.tau_syn), alpha_s, alpha_r, int(max_spikes),
-        v, i_f, r, bool(learn),
-        bool(record), r_rec, spk_step, spk_idx, counts, n_upd)
+    while True:
+        spk_step = np.zeros(cap, dtype=np.int64)
+        spk_idx = np.zeros(cap, dtype=np.int64)
+        counts = np.zeros(n, dtype=np.int64)
+        n_upd = np.zeros(1, dtype=np.int64)
+        status, step, neuron, n_rec = run_network(
+            c, net.F, W, np.ascontiguousarray(net.chip.rec), float(cfg.weight_unit_v),
+            float(cfg.granularity), float(cfg.gain), bool(cfg.learn_reset),
+            np.ascontiguousarray(net.thresholds), alpha_m, gain_m,
+            float(cfg.v_rest), float(cfg.tau_syn), alpha_s, alpha_r, int(max_spikes),
+            v, i_f, r, bool(learn),
+            bool(record), r_rec, spk_step, spk_idx, counts, n_upd)
+        if start is None or status != STATUS_OK or counts.sum() <= cap:
+            break
+        v[:], i_f[:], r[:] = start[0], start[1], start[2]
+        if learn:
+            W[:] = start[3]
+        cap, start = T * n, None
     if status == STATUS_NONFINITE:
         raise FloatingPointError(
             f"non-finite membrane potential at step {step} (t = {step * cfg.dt:.6g} s), neuron {neuron}")

@@ -3,9 +3,8 @@
 Same equations, same step order and same spike resolution as
 :func:`ebn.kernels.run_network` (see its module docstring), written the way
 one would without numba: a Python loop over time steps with vectorised numpy
-operations inside.  It optionally returns, for every spike, the postsynaptic
-membrane potentials before the spike (``V_before``), which
-:func:`ebn.calibration.rule_fixed_point_gain` uses.
+operations inside.  The benchmark times it against the kernel and the tests
+check that both give the same spikes and weights.
 """
 from __future__ import annotations
 
@@ -15,12 +14,10 @@ from .kernels import FLUSH
 from .network import Network
 
 
-def simulate_numpy(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = False,
-                   keep_v_before: bool = False):
+def simulate_numpy(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = False):
     """Simulate like :func:`ebn.network.simulate` (state from rest); ``W`` updated in place.
 
-    Returns ``(counts, spike_steps, spike_ids, v_before)`` where ``v_before`` is a
-    list of (N,) arrays (one per spike) if ``keep_v_before`` else None.
+    Returns ``(counts (N,), spike_steps (n_spikes,), spike_ids (n_spikes,))``, int64.
     """
     cfg = net.cfg
     n = cfg.n_neurons
@@ -37,7 +34,7 @@ def simulate_numpy(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = 
     v = np.full(n, cfg.v_rest)
     i_f = np.zeros(n)
     counts = np.zeros(n, dtype=np.int64)
-    steps, ids, vb = [], [], []
+    steps, ids = [], []
     offdiag = ~np.eye(n, dtype=bool)
     for t in range(c.shape[0]):
         v = cfg.v_rest + (v - cfg.v_rest) * a_m + gain_m * (F @ c[t])
@@ -57,8 +54,6 @@ def simulate_numpy(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = 
             counts[k] += 1
             steps.append(t)
             ids.append(k)
-            if keep_v_before:
-                vb.append(v.copy())
             kick = u * eff[:, k] * W[:, k]
             if learn:
                 gv = np.where(offdiag[:, k], g, 1.0)  # the reset is seen with gain 1
@@ -74,4 +69,4 @@ def simulate_numpy(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = 
                 v[others] += kick[others]
             else:
                 i_f[others] += kick[others] / cfg.tau_syn
-    return counts, np.array(steps, dtype=np.int64), np.array(ids, dtype=np.int64), (vb if keep_v_before else None)
+    return counts, np.array(steps, dtype=np.int64), np.array(ids, dtype=np.int64)

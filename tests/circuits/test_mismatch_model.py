@@ -120,3 +120,18 @@ def test_invalid_device_and_seed():
         stream_seed(-1)
     with pytest.raises(ValueError, match="exactly one"):
         MismatchModel.from_cv(0.1).draw(3)
+
+
+def test_characterisation_hands_its_values_to_the_models_as_device_constants():
+    from circuits.characterise import Characterisation
+    from circuits.constants import SPICE_TEMPERATURE_K, DeviceConstants
+
+    ch = Characterisation(u_t=thermal_voltage(SPICE_TEMPERATURE_K), kappa_n=0.68, i0_n=2e-15, kappa_p=0.63,
+                          i0_p=4e-16, v_sw_extender=0.8)
+    dc = ch.constants()
+    assert isinstance(dc, DeviceConstants)
+    assert (dc.u_t, dc.kappa_n, dc.kappa_p, dc.i0_n, dc.i0_p) == (ch.u_t, 0.68, 0.63, 2e-15, 4e-16)
+    # the SPICE decks run 0.15 K above the behavioural models' nominal temperature
+    assert thermal_voltage(SPICE_TEMPERATURE_K) > NOMINAL.u_t
+    with pytest.raises(ValueError, match="kappa_n"):
+        Characterisation(u_t=0.0259, kappa_n=1.5, i0_n=2e-15, kappa_p=0.63, i0_p=4e-16, v_sw_extender=0.8)

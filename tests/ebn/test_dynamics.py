@@ -57,9 +57,32 @@ def test_numba_kernel_equals_numpy_reference(tau_syn, spikes_per_step):
     c = make_signals(cfg, TrainConfig(duration=0.3), _rng(1, "x"), 1).cs[0]
     Wa, Wb = W0.copy(), W0.copy()
     res = simulate(net, Wa, c, learn=True, record=True)
-    counts, steps, ids, _ = simulate_numpy(net, Wb, c, learn=True)
+    counts, steps, ids = simulate_numpy(net, Wb, c, learn=True)
     assert res.counts.sum() > 10
     assert np.array_equal(res.counts, counts)
     assert np.array_equal(res.spike_steps, steps) and np.array_equal(res.spike_ids, ids)
     assert np.array_equal(Wa, Wb)
     assert res.n_updates > 0
+
+
+def test_overflowing_spike_buffer_is_rerun_from_the_same_start(monkeypatch):
+    """A recorded run whose spikes overflow the first buffer gives the same spikes, weights and state."""
+    import ebn.network as network
+
+    cfg = EBNConfig()
+    net = build_network(cfg, _rng(1, "decoder"))
+    W0 = net.initial_weights(_rng(1, "init"))
+    c = make_signals(cfg, TrainConfig(duration=0.3), _rng(1, "x"), 1).cs[0]
+    runs = []
+    for guess, minimum in ((16, 1 << 16), (0, 1)):   # (0, 1): a one-spike buffer, certain to overflow
+        monkeypatch.setattr(network, "_SPIKES_PER_STEP_GUESS", guess)
+        monkeypatch.setattr(network, "_MIN_SPIKE_BUFFER", minimum)
+        W = W0.copy()
+        state = (np.zeros(cfg.n_neurons), np.zeros(cfg.n_neurons), np.zeros(cfg.n_neurons))
+        res = simulate(net, W, c, learn=True, record=True, state=state)
+        runs.append((res, W, state))
+    (a, Wa, sa), (b, Wb, sb) = runs
+    assert a.spike_steps.size > 1
+    assert np.array_equal(a.spike_steps, b.spike_steps) and np.array_equal(a.spike_ids, b.spike_ids)
+    assert np.array_equal(a.counts, b.counts) and np.array_equal(a.r, b.r) and a.n_updates == b.n_updates
+    assert np.array_equal(Wa, Wb) and all(np.array_equal(x, y) for x, y in zip(sa, sb))
