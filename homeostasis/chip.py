@@ -325,11 +325,13 @@ class DynapSE2Chip:
         self._i_ahp = np.zeros(N_NEURONS)
         self._refr = np.zeros(N_NEURONS)
         self._noise = np.zeros(N_NEURONS)
+        self._pending = np.zeros(N_NEURONS, dtype=bool)
 
     def state(self) -> dict:
-        """Copy of the dynamic state (A): i_mem (1024,), i_syn (4, 1024), i_ahp, refractory steps, noise."""
+        """Copy of the dynamic state (A): i_mem (1024,), i_syn (4, 1024), i_ahp, refractory steps, noise,
+        and ``pending`` (1024,) bool: neurons whose spike at the end of the last run is not yet delivered."""
         return {"i_mem": self._i_mem.copy(), "i_syn": self._i_syn.copy(), "i_ahp": self._i_ahp.copy(),
-                "refr_steps": self._refr.copy(), "noise": self._noise.copy()}
+                "refr_steps": self._refr.copy(), "noise": self._noise.copy(), "pending": self._pending.copy()}
 
     # -- effective parameters -----------------------------------------------
     def neuron_parameters(self) -> dict:
@@ -491,7 +493,7 @@ class DynapSE2Chip:
         # (a decaying synaptic current, adaptation, refractoriness or noise must keep evolving in time)
         p = self.neuron_parameters()
         used = ((self._i_mem != self.config.device.i0_n) | np.any(self._i_syn != 0.0, axis=0)
-                | (self._i_ahp != 0.0) | (self._refr != 0.0) | (self._noise != 0.0))
+                | (self._i_ahp != 0.0) | (self._refr != 0.0) | (self._noise != 0.0) | self._pending)
         used[self._pre] = True
         used[self._post] = True
         used[in_targets] = True
@@ -546,6 +548,7 @@ class DynapSE2Chip:
 
         noise_decay = math.exp(-dt / cfg.noise_tau)
         seeds_arr = np.asarray(seeds, dtype=np.uint64)
+        pending = np.ascontiguousarray(local[np.flatnonzero(self._pending)], dtype=np.int64)
 
         def fresh_state():
             return (np.ascontiguousarray(np.tile(self._i_mem[active], (n_reps, 1))),
@@ -571,7 +574,7 @@ class DynapSE2Chip:
                               ext_step, ext_target, ext_type, ext_w, ext_off,
                               dc_step, dc_vals,
                               float(cfg.noise_std), noise_decay, seeds_arr,
-                              i_mem, i_syn, i_ahp, refr, noise,
+                              i_mem, i_syn, i_ahp, refr, noise, pending,
                               rec_idx, traces, sp_n, sp_s, counts, err)
             bad = np.flatnonzero(err[:, 0] >= 0)
             if bad.size:
@@ -587,6 +590,9 @@ class DynapSE2Chip:
             self._i_ahp[active] = i_ahp[-1]
             self._refr[active] = refr[-1]
             self._noise[active] = noise[-1]
+            c = int(counts[-1])
+            self._pending[:] = False
+            self._pending[active[sp_n[-1, :c][sp_s[-1, :c] == n_steps]]] = True
         out = []
         for r in range(n_reps):
             c = int(counts[r])

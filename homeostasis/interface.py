@@ -27,7 +27,9 @@ class SpikeRecord:
     neurons : ndarray of int64, shape (n_spikes,)
         Global neuron index (core * 256 + neuron) of each spike.
     times_s : ndarray of float64, shape (n_spikes,)
-        Spike times in seconds from the start of the run, non-decreasing.
+        Spike times in seconds from the start of the run, non-decreasing, in
+        ``(0, duration_s]``: the end of the integration step in which the
+        threshold was crossed.
     duration_s : float
         Length of the run (s).
     traces : dict[str, ndarray]

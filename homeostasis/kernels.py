@@ -221,7 +221,7 @@ def _run_one(rep, n_steps, dt,
              ext_step, ext_target, ext_type, ext_w, ext_lo, ext_hi,
              dc_step, dc_vals,
              noise_std, noise_decay, seed,
-             i_mem_s, i_syn_s, i_ahp_s, refr_s, noise_s,
+             i_mem_s, i_syn_s, i_ahp_s, refr_s, noise_s, pending,
              rec_idx, traces,
              sp_neuron, sp_step, counts, err):
     m_n = i_mem_s.shape[1]
@@ -287,7 +287,10 @@ def _run_one(rep, n_steps, dt,
     noise_scale = amp / 4294967296.0
     use_noise = noise_std > 0.0
     spk = np.empty(m_n, dtype=np.int64)
-    n_spk = 0
+    # spikes of the previous run's last step, still to be delivered
+    n_spk = pending.shape[0]
+    for s in range(n_spk):
+        spk[s] = pending[s]
     n_rec = rec_idx.shape[0]
     ep = ext_lo
     dp = 0
@@ -392,7 +395,7 @@ def run_batch(n_steps, dt,
               ext_step, ext_target, ext_type, ext_w, ext_off,
               dc_step, dc_vals,
               noise_std, noise_decay, seeds,
-              i_mem, i_syn, i_ahp, refr, noise,
+              i_mem, i_syn, i_ahp, refr, noise, pending,
               rec_idx, traces,
               sp_neuron, sp_step, counts, err):
     """Simulate ``R`` independent repetitions of the same chip for ``n_steps`` steps of ``dt`` s.
@@ -405,6 +408,11 @@ def run_batch(n_steps, dt,
     ``ext_off[r]:ext_off[r+1]``; DC schedule ``dc_step (D,)``, ``dc_vals (D, M)``
     (A, added to ``i_dc`` from that step on); state ``i_mem (R, M)``,
     ``i_syn (R, 4, M)``, ``i_ahp/refr/noise (R, M)`` updated in place;
+    ``pending (P,)`` neurons (local indices) that spiked in the last step of the
+    previous run, delivered in the first step of this one (a spike is delivered
+    in the step after the one in which it is emitted, and spikes are stamped at
+    the end of their step, ``(step + 1) dt``: a run of ``n_steps`` stamps its
+    spikes in ``(0, n_steps dt]``, and the spikes stamped at its end are the next run's ``pending``);
     ``traces (R, n_steps, 6, n_rec)`` when ``rec_idx`` is non-empty;
     spikes into ``sp_neuron/sp_step (R, cap)`` with the total count per
     repetition in ``counts (R,)`` (a count above ``cap`` means the buffer was
@@ -419,6 +427,6 @@ def run_batch(n_steps, dt,
                  ext_step, ext_target, ext_type, ext_w, ext_off[rep], ext_off[rep + 1],
                  dc_step, dc_vals,
                  noise_std, noise_decay, seeds[rep],
-                 i_mem, i_syn, i_ahp, refr, noise,
+                 i_mem, i_syn, i_ahp, refr, noise, pending,
                  rec_idx, traces,
                  sp_neuron, sp_step, counts, err)

@@ -344,7 +344,7 @@ def train(chip, net: Network, cfg: TrainConfig, seed: int, *, init_codes=None,
                 for pi, pop in enumerate((pyr, pv)):
                     rates_reps[it, ci, r, pi] = in_burst_rate(
                         rec.neurons, rec.times_s, pop, t_start_s=cfg.t_ignore_s,
-                        t_stop_s=cfg.trial_s, min_window_s=cfg.min_window_s)
+                        min_window_s=cfg.min_window_s)  # the trial's spikes lie in (0, trial_s], all counted
             e_hz, i_hz = rates_reps[it, ci].mean(axis=0)
             rates[it, ci] = (e_hz, i_hz)
             dw_sum += weight_update(float(e_hz), float(i_hz), cfg.rule)
