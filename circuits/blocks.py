@@ -5,7 +5,7 @@ extracts figures ``.meas``-style (threshold crossings, log-linear fits, final
 values) and compares them with the behavioural twins of :mod:`circuits.twins`
 parameterised by :func:`circuits.characterise.characterise`.
 
-Figures (SPEC §2; issue "circuit blocks"):
+Figures (Büchel et al. 2021, Sec. III):
 
 * spike extender — pulse width for a 20 ns input spike over an I_pw sweep vs
   ``t_pw = C_pw V_sw / I_pw``; rail-to-rail levels; a second spike inside the
@@ -215,7 +215,7 @@ def dpi_tau_run(i_tau: float, char: Characterisation, points: int = 500) -> dict
 
 def dpi_gain_run(i_tau: float, i_gain: float, i_w: float, char: Characterisation, points: int = 300,
                  c_syn: float = 1e-12) -> dict:
-    """Steady-state I_syn at the end of a long pulse vs ``I_gain I_w / I_tau`` (SPEC §2)."""
+    """Steady-state I_syn at the end of a long pulse vs ``I_gain I_w / I_tau`` (Bartolozzi & Indiveri 2007)."""
     twin = DPISynapseTwin(c_syn, char.kappa_n, char.u_t, i_tau, i_gain, i_w)
     # growth from the leakage floor (rate ~ I_inf/(tau I_gain)) and settling
     pw = twin.tau * (math.log(1e6) * i_gain / twin.i_steady + 8.0)
@@ -230,7 +230,7 @@ def dpi_train_run(char: Characterisation, rate_hz: float = 100.0, pulse_s: float
                   i_gain: float = 1e-9, i_w: float = 1e-9) -> dict:
     """Response to a train of extended pulses (``rate_hz``, width ``pulse_s``) vs the twin.
 
-    The twin starts from the SPICE operating point's I_syn and integrates SPEC §2's
+    The twin starts from the SPICE operating point's I_syn and integrates Bartolozzi & Indiveri 2007's
     equation on the SPICE time grid. NRMSE = RMS(I_spice - I_twin) / (max - min of I_spice).
     """
     if not (1.0 <= rate_hz <= 1e4) or not (0 < pulse_s < 1.0 / rate_hz):

@@ -7,7 +7,7 @@ sky130 models and cached on disk:
 ``kappa_n``, ``i0_n``
     Subthreshold slope factor and scale current of the nfet of the DPI output
     geometry (W/L = 4/2 µm, ``netlists/benches/char_devices_tb.cir``), fitted
-    as ``I_D = I0 exp(kappa V_G / U_T)`` (SPEC §1, source at 0, V_D = 0.9 V)
+    as ``I_D = I0 exp(kappa V_G / U_T)`` (subthreshold law of :mod:`circuits.constants`, source at 0, V_D = 0.9 V)
     by least squares on ``ln I_D`` over the DPI's operating range
     :data:`KAPPA_FIT_RANGE_A`.
 ``kappa_p``, ``i0_p``
@@ -122,7 +122,7 @@ class Characterisation:
 
 def fit_subthreshold(v_gate_drive: np.ndarray, i_d: np.ndarray, u_t: float,
                      i_range: tuple[float, float] = KAPPA_FIT_RANGE_A) -> tuple[float, float]:
-    """Fit ``I = I0 exp(kappa V / U_T)`` to a gate sweep (SPEC §1).
+    """Fit ``I = I0 exp(kappa V / U_T)`` to a gate sweep (subthreshold law of :mod:`circuits.constants`).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Device constants shared by every model in the package (one copy only).
 
-Subthreshold MOSFET (SPEC §1, bulk-referred n-type):
+Subthreshold MOSFET (bulk-referred n-type; Mead 1989, Liu et al. 2002):
 
     I = I0 * exp(kappa * V_G / U_T) * (exp(-V_S / U_T) - exp(-V_D / U_T))
 
@@ -37,7 +37,7 @@ SPICE_TEMPERATURE_K = 300.15
 #: Pelgrom threshold-mismatch coefficients of sky130, V·µm.
 A_VT_V_UM = {"nfet": 3.356e-3, "pfet": 5.856e-3}
 
-#: Nominal subthreshold slope factor used by behavioural models (SPEC §1).
+#: Nominal subthreshold slope factor used by behavioural models.
 KAPPA_NOMINAL = 0.7
 
 #: Nominal leakage scale current (A) of the DYNAP-SE2-style models

@@ -1,4 +1,4 @@
-"""The common device-mismatch model (SPEC §1), used by every level of the package.
+"""The common device-mismatch model (Pelgrom et al. 1989), used by every level of the package.
 
 Pelgrom's law gives the threshold-voltage spread of a transistor of gate area
 ``W L``::

@@ -6,7 +6,7 @@
   on the same protocol and returns a :class:`Trace`;
 * :func:`measure` turns a trace into the figures of ``metrics.json``: final
   weight, final membrane current, the band ``[I_lower, I_upper]`` with
-  ``I_lower/upper = I_rest - w I_Omega/2 -+ I_SL`` (SPEC §2), whether the
+  ``I_lower/upper = I_rest - w I_Omega/2 -+ I_SL`` (Büchel et al. 2021, Sec. III), whether the
   circuit settled in band, the settling time and the phase sequence;
 * :func:`run_monte_carlo` runs N mismatched instances of the plastic synapse
   (corner ``tt_mm``, one seeded deck each, in parallel processes) and draws

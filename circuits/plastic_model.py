@@ -5,20 +5,21 @@ spike extender, DPI synapse, Traff comparator) with the parts that belong to
 the plastic synapse itself:
 
 * the **weight**: a saturating up/down counter, ``w in [-32, 31]``, stepping
-  by exactly one LSB at the END of an input pulse (SPEC §2, weight storage);
+  by exactly one LSB at the END of an input pulse (Büchel et al. 2021, Sec. III, weight storage);
 * the **signed current DAC**: ``I_w = |w| * iunit`` by design into the DPI
   synapse, in the model the transfer measured on the netlist for every code
   (:func:`characterise_dac`: 27-42 % above design on sky130); the sign steers
   the synaptic current into (``w >= 0``, excitatory) or out of (``w < 0``,
   inhibitory) the neuron input;
-* the **DPI neuron** (a DPI integrator, Bartolozzi & Indiveri 2007):
+* the **DPI neuron** (a DPI integrator, Bartolozzi & Indiveri 2007, in its
+  first-order form; Büchel et al. 2021 number no neuron equation):
   ``tau_m (1 + I_g/I_mem) dI_mem/dt + I_mem = G I_in + c`` with
   ``tau_m = C_mem U_T / (kappa I_tau)``; the DC transfer ``I_mem = G I_in + c``
   (``G ~ I_g / (I_tau att)``) and the reset current ``I_reset`` are measured
   once by a DC characterisation of the neuron netlist
   (:func:`characterise_neuron`), never fitted to the experiment;
-* the **rule in current mode** (Büchel et al. 2021, eq. 3 mapped to currents;
-  SPEC §2): with ``I_before`` the membrane current held at pulse onset and
+* the **rule in current mode** (Büchel et al. 2021, eq. 4: eq. 3 in currents,
+  Sec. III and Figs. 4, 6): with ``I_before`` the membrane current held at pulse onset and
   ``I_Omega/2 = w * iunit * w_omega / wp_dac`` (by design; measured per
   code like the DAC) the signed replica of the weight current,
 
@@ -489,7 +490,7 @@ class PlasticSynapseModel:
         """Peak change of I_mem caused by one pulse of one LSB in the linear regime (A).
 
         The synapse adds ``dI_syn = (I_gain I_w / I_tau)(1 - exp(-t_pw/tau_s))``
-        per pulse (SPEC §2); through the neuron (``tau_m``, DC gain G) the
+        per pulse (Büchel et al. 2021, Sec. III); through the neuron (``tau_m``, DC gain G) the
         membrane response to that decaying current peaks at
         ``G dI_syn tau_s/(tau_m - tau_s) (exp(-t*/tau_m) - exp(-t*/tau_s))``
         at ``t* = ln(tau_m/tau_s) tau_s tau_m / (tau_m - tau_s)``. One LSB of

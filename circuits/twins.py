@@ -1,10 +1,12 @@
 """Behavioural twins of the spike extender, the DPI synapse and the Traff comparator.
 
-Each twin implements the equations of SPEC §2 (Büchel et al. 2021, Sec. III and
-Fig. 2; Bartolozzi & Indiveri 2007 for the DPI; Traff 1992 for the comparator)
-with parameters from the PDK characterisation (:mod:`circuits.characterise`)
-and the design values of the netlists (capacitors, bias currents) — never
-numbers tuned to the transients they are compared with.
+Each twin implements the equations of Büchel et al. 2021 (Sec. III and
+Fig. 2, which describe the blocks without numbered equations; Bartolozzi &
+Indiveri 2007 for the DPI; Traff 1992 for the comparator).  Each twin's
+docstring writes its equation out, with parameters from the PDK
+characterisation (:mod:`circuits.characterise`) and the design values of the
+netlists (capacitors, bias currents) — never numbers tuned to the transients
+they are compared with.
 
 Mismatch: :func:`extender_width_spread`, :func:`dpi_spread` and
 :func:`comparator_offset_spread` push frozen log-normal factors of the common
@@ -34,7 +36,7 @@ def _positive(owner: str, name: str, value, hi: float = math.inf) -> float:
 # --------------------------------------------------------------------------- spike extender
 @dataclass(frozen=True)
 class SpikeExtenderTwin:
-    """Pulse extender: ``t_pw = C_pw V_sw / I_pw`` (SPEC §2, spike extender).
+    """Pulse extender: ``t_pw = C_pw V_sw / I_pw`` (Büchel et al. 2021, Sec. III, spike extender).
 
     Attributes
     ----------
@@ -80,7 +82,7 @@ class SpikeExtenderTwin:
 # --------------------------------------------------------------------------- DPI synapse
 @njit(cache=True)
 def _dpi_integrate(t, on, i_start, tau, i_gain, i_inf, i_floor):
-    """Integrate the DPI equation on the grid ``t`` (SPEC §2):
+    """Integrate the DPI equation on the grid ``t`` (Bartolozzi & Indiveri 2007):
 
     on:  tau (1 + I_gain / I) dI/dt + I = I_inf          (I_inf = I_gain I_w / I_tau - I_gain)
     off: tau dI/dt + I = 0                                (exact exponential)
@@ -118,7 +120,7 @@ def _dpi_integrate(t, on, i_start, tau, i_gain, i_inf, i_floor):
 
 @dataclass(frozen=True)
 class DPISynapseTwin:
-    """DPI synapse (Bartolozzi & Indiveri 2007; SPEC §2).
+    """DPI synapse (Bartolozzi & Indiveri 2007).
 
     ``tau = C U_T / (kappa I_tau)``; while the input pulse is on
     ``tau (1 + I_gain/I_syn) dI_syn/dt + I_syn = I_gain I_w / I_tau - I_gain``,
@@ -199,7 +201,7 @@ def pulse_train(t: np.ndarray, t_start: float, width: float, period: float, n_pu
 # --------------------------------------------------------------------------- Traff comparator
 @dataclass(frozen=True)
 class TraffComparatorTwin:
-    """Ideal current comparator with offset and delay (Traff 1992; SPEC §2).
+    """Ideal current comparator with offset and delay (Traff 1992).
 
     ``out = VDD`` when ``I_in - I_sink > offset`` (decided ``delay`` after the
     net current changes), 0 otherwise.

@@ -12,8 +12,8 @@ a unit decoder's squared norm: an optimal entry ``-D_n^T D_k`` in [-1, 1] V
 spans +-100 weight units, which the default ``omega = 2`` grid resolves in 100
 levels, and the optimal reset ``-(1 + mu) = -2 V`` is -200 units.  (The
 authors' parametrisation, ``tau_syn / tau_mem = 0.02 V`` per unit, gives the
-same picture at half the resolution; it learned slightly worse, see the
-report in the issue.)  The learned matrix is compared with ``Omega*`` through
+same picture at half the resolution; it learned slightly worse in the
+Fig. 1 metrics.)  The learned matrix is compared with ``Omega*`` through
 the scale-invariant distance of :func:`ebn.metrics.weight_distance`, whose
 scale ``s`` is reported with it.
 """
@@ -26,7 +26,7 @@ from circuits.validation import check_range as _check
 
 @dataclass(frozen=True)
 class EBNConfig:
-    """Network parameters (reference values: SPEC §3, the authors' script).
+    """Network parameters (reference values: Büchel et al. 2021, Sec. II, and the authors' script).
 
     Attributes
     ----------

@@ -19,7 +19,7 @@ from .config import EBNConfig, TrainConfig
 from .network import build_network, draw_chip
 from .training import _rng, evaluate, train, validation_set
 
-#: Fig. 1 targets of the issue (N = 20, 50 iterations).
+#: Targets of the Fig. 1 reproduction (N = 20, 50 iterations).
 TARGET_DISTANCE = 0.10
 TARGET_RATE_RATIO = 1.5
 TARGET_ERROR_RATIO = 1.1

@@ -1,4 +1,4 @@
-"""Metrics of an EBN (pure functions; SPEC §3, Brendel et al. 2020).
+"""Metrics of an EBN (pure functions; Büchel et al. 2021, Sec. II, Brendel et al. 2020).
 
 - :func:`weight_distance`: distance of a recurrent matrix ``C`` to the optimum
   ``C*`` over off-diagonal entries, invariant to the scale of ``C``::

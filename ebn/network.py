@@ -9,7 +9,7 @@ EBN theory (Boerlin et al. 2013; Büchel et al. 2021 eq. 1): decoder ``D``
 ``Omega* = -(D^T D + mu I)`` whose diagonal is the reset, threshold
 ``(|D_n|^2 + mu) / 2``.
 
-Mismatch (SPEC §1, the common model :mod:`circuits.mismatch`) is applied as a
+Mismatch (the common model :mod:`circuits.mismatch`) is applied as a
 separate transform: :func:`draw_chip` draws frozen log-normal factors for the
 thresholds, the leaks (``tau_m,n = tau_m / factor``), every feed-forward
 synaptic efficacy and every recurrent synaptic efficacy (the diagonal is the

@@ -1,4 +1,4 @@
-"""Input signals: white noise smoothed by a normalised Gaussian (SPEC §3).
+"""Input signals: white noise smoothed by a normalised Gaussian (Büchel et al. 2021, Sec. II).
 
 ``x_d(t) = A sum_j g(t - t_j) z_j``, ``z_j ~ N(0, 1)`` i.i.d. per time step,
 ``g`` a Gaussian of standard deviation ``sigma`` normalised to unit sum (the

@@ -93,7 +93,7 @@ SYNAPSE_BIASES = ("AMPA_TAU", "AMPA_GAIN", "NMDA_TAU", "NMDA_GAIN", "GABA_A_TAU"
                   "GABA_B_TAU", "GABA_B_GAIN", "PULSE_PW")
 BIAS_NAMES = NEURON_BIASES + SYNAPSE_BIASES + WEIGHT_BIASES
 
-#: Power-on biases of every core (coarse, fine): the Pyr setting of SPEC §4
+#: Power-on biases of every core (coarse, fine): the Pyr setting of Maryada et al. 2025 (Methods)
 #: for the neuron and the authors' synapse settings; weights off.
 DEFAULT_BIASES = {
     "LEAK": (2, 4), "GAIN": (3, 40), "SPKTHR": (3, 40), "REFR": (2, 45), "DC": (0, 0),

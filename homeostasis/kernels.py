@@ -1,14 +1,16 @@
 """numba kernels of the DYNAP-SE2 behavioural model: DPI neurons and DPI synapses.
 
-Neuron (current-mode DPI adaptive-exponential I&F; SPEC §4, the DPI neuron
-equation of Chicca et al. 2014, as in teili and Rockpool's DynapSim)::
+Neuron (current-mode DPI adaptive-exponential I&F; the DPI neuron
+equation of Chicca et al. 2014, Sec. on the adaptive exponential I&F circuit,
+as in teili and Rockpool's DynapSim; Maryada et al. 2025 write no neuron
+equation)::
 
     tau (1 + I_g/I) dI/dt = (I_g/I_tau) (I_in - I_sh - I_tau) + (I_a/I_tau)(I + I_g) - I (1 + I_sh/I_tau)
 
 with ``I`` the membrane current (A), ``tau = C_mem U_T / (kappa I_tau)``,
 ``I_g`` the gain (threshold) current, ``I_sh = I_ahp + I_gaba_a`` the shunting
 currents (adaptation and GABA_A, which act like a larger leak, as the AHP term
-of the SPEC equation), ``I_in = I_ampa + I_nmda g(I) - I_gaba_b + I_dc + I_noise``
+of Chicca et al.'s equation), ``I_in = I_ampa + I_nmda g(I) - I_gaba_b + I_dc + I_noise``
 (GABA_B subtracts), ``g(I) = I / (I + I_nmda_thr)`` the NMDA voltage gate in
 current mode (a Boltzmann gate with slope U_T/kappa in voltage), and the
 positive feedback ``I_a = I_a,gain x^2 / (1 + x^2)``, ``x = I / I_a,th``: a
@@ -41,7 +43,7 @@ The membrane current never falls below the leakage floor ``I0``.  A spike is
 emitted when ``I >= I_spkthr``; the membrane is then held at ``I_reset`` for
 the refractory period ``t_ref`` (rounded up to whole steps).
 
-Synapses (DPI, Bartolozzi & Indiveri 2007; the SPEC §2 equation) in their linear
+Synapses (DPI, Bartolozzi & Indiveri 2007) in their linear
 regime ``I_syn >> I_gain``: between pulses ``tau_s dI_syn/dt = -I_syn`` (exact
 exponential decay, ``tau_s = C_syn U_T/(kappa I_tau,s)``); during an input
 pulse of width ``t_pw`` carrying weight current ``I_w`` it relaxes towards

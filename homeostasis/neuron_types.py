@@ -1,6 +1,6 @@
 """Pyr and PV neuron types of Maryada et al. (2025), as core bias settings of the chip model.
 
-The authors' DYNAP-SE2 settings (SPEC §4, (coarse, fine) codes of the bias DAC,
+The authors' DYNAP-SE2 settings (Maryada et al. 2025, Methods; (coarse, fine) codes of the bias DAC,
 paper eq. 1) are the starting point:
 
 =========  ========  ========

@@ -3,7 +3,7 @@
 Fig. 1c: membrane traces of two sample neurons per type under four DC levels,
 two subthreshold and two spiking.  The chip's membrane is a current; the
 plotted "membrane potential" is its voltage image through the subthreshold
-transistor law, ``V = (U_T/kappa) ln(I_mem/I0)`` (SPEC §1; paper caption:
+transistor law, ``V = (U_T/kappa) ln(I_mem/I0)`` (subthreshold law of :mod:`circuits.constants`; paper caption:
 "given by an exponential function").
 
 Fig. 1d: FI curves (rate vs DC) of all 256 neurons of the Pyr core and of the

@@ -1,20 +1,20 @@
 """Peer cross-check: the chip model's DPI neuron and synapse against Brian2.
 
 The peer is an independent implementation of the *same* equations
-(:mod:`homeostasis.kernels` docstring; SPEC §4, Chicca et al. 2014, as in
+(:mod:`homeostasis.kernels` docstring; Chicca et al. 2014, as in
 teili's DPI model) written as Brian2 equations and integrated by Brian2's own
 solvers (``rk4`` at a step 10x finer than the model's, no noise), with every
 per-neuron parameter taken from the chip (:meth:`DynapSE2Chip.neuron_parameters`).
 It checks the model's integration scheme (exact logistic step with frozen
 coefficients at dt = 0.1 ms), the pulse-extender jump and the synaptic decay.
 
-Criteria (issue): FI rates agree within 10 % over 5-100 Hz; synaptic (and
+Criteria: FI rates agree within 10 % over 5-100 Hz; synaptic (and
 membrane) trajectories within 5 % NRMSE (RMS difference / range of the peer
 trace).
 
 Where the peers differ: Rockpool's DynapSim merges the four synapse types
-into one and clips the per-step synaptic input at the floor current (SPEC
-§6), so it is not used here; teili's DPI neuron uses a logistic positive
+into one and clips the per-step synaptic input at the floor current, so
+inhibition nearly vanishes; it is not used here; teili's DPI neuron uses a logistic positive
 feedback in I_mem where this model uses ``I_a,gain x^2/(1+x^2)`` (same
 fixed-point structure); the Brian2 peer below uses this model's form so the
 comparison is one to one.

@@ -1,8 +1,8 @@
 """ngspice regression tests of the spike extender, DPI synapse and Traff comparator.
 
 Real transients of the benches in ``netlists/benches/`` (sky130 tt corner, the
-Monte Carlo decks in tt_mm) against the behavioural twins (SPEC §2) with the
-tolerances of the issue: pulse width within 15 %, tau within 15 %, steady
+Monte Carlo decks in tt_mm) against the behavioural twins (Büchel et al. 2021, Sec. III) with the
+target tolerances: pulse width within 15 %, tau within 15 %, steady
 state within 25 % of I_gain I_w / I_tau, 100 Hz train NRMSE < 10 %, comparator
 resolution <= 0.1 nA and delay <= 10 µs at 10 nA, Monte Carlo sigma within a
 factor 1.5 of the twin + common mismatch model. Golden waveforms
@@ -32,7 +32,7 @@ def golden_runs(char):
 
 
 def test_characterisation_is_physical_and_cached(char):
-    # SPEC §1: sky130 nfet_01v8 ~88 mV/decade -> kappa ~0.68; pfets lie in 0.5..0.8
+    # sky130 nfet_01v8 ~88 mV/decade -> kappa ~0.68; pfets lie in 0.5..0.8
     assert 0.60 <= char.kappa_n <= 0.75
     assert 0.50 <= char.kappa_p <= 0.80
     # an inverter trips between V_Tn (~0.4 V) and VDD - |V_Tp| (~0.9 V)

@@ -1,6 +1,6 @@
 """Behavioural twins of the spike extender, DPI synapse and Traff comparator (no SPICE).
 
-Checks the twins against the closed forms of SPEC §2 and the mismatch
+Checks the twins against the closed forms of Büchel et al. 2021, Sec. III and the mismatch
 predictions against the log-normal algebra of the common mismatch model.
 """
 import math
@@ -60,7 +60,7 @@ def test_dpi_decay_is_exponential_with_tau():
 
 
 def test_dpi_linear_regime_pulse_increment():
-    # I_syn >> I_gain: dI = (I_inf_lin - I) (1 - exp(-t_pw/tau)) for one pulse (SPEC §2)
+    # I_syn >> I_gain: dI = (I_inf_lin - I) (1 - exp(-t_pw/tau)) for one pulse (Bartolozzi & Indiveri 2007)
     tw = DPISynapseTwin(5e-12, 0.68, U_T, 20e-12, 1e-12, 1e-9)
     t_pw = 0.2 * tw.tau
     t = np.linspace(0, t_pw, 2001)

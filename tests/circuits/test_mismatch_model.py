@@ -16,7 +16,7 @@ def test_thermal_voltage_at_300k():
 
 
 def test_pelgrom_scaling_without_pdk_factor():
-    # sigma_VT = A_VT / sqrt(W L): W = L = 2 um nfet -> 1.678 mV (SPEC §1)
+    # sigma_VT = A_VT / sqrt(W L): W = L = 2 um nfet -> 1.678 mV (Pelgrom et al. 1989)
     assert sigma_vt(2, 2, "nfet", pdk_geometry=False) == pytest.approx(3.356e-3 / 2, rel=1e-12)
     assert sigma_vt(8, 2, "pfet", pdk_geometry=False) == pytest.approx(5.856e-3 / 4, rel=1e-12)
 
@@ -29,7 +29,7 @@ def test_pdk_factor_limits():
 
 
 def test_spec_example_sigma_ln():
-    # SPEC §1: W = L = 2 um nfet -> sigma_ln = kappa sigma_VT / U_T ~ 4.4 % (Pelgrom term alone)
+    # W = L = 2 um nfet -> sigma_ln = kappa sigma_VT / U_T ~ 4.4 % (Pelgrom term alone)
     m = MismatchModel(NOMINAL.kappa_n * sigma_vt(2, 2, pdk_geometry=False) / NOMINAL.u_t)
     assert m.sigma_ln == pytest.approx(0.0454, abs=0.001)
 

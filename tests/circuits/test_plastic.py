@@ -3,7 +3,7 @@
 Fast tests run the weight-register (counter) bench, the behavioural model (the block
 twins + the discrete rule in current mode) and a short transistor-level run
 of the first pulses. The full 0.5 s transistor-level experiments are marked
-``slow`` (a few minutes each); they assert the issue's targets on SPICE.
+``slow`` (a few minutes each); they assert the experiments' targets on SPICE.
 """
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ def test_model_experiment2_balances_with_negative_weight(model, rate, duration):
 
 
 def test_model_rule_matches_the_inequalities(model):
-    """decide() of the nominal model is the current-mode rule of SPEC §2 with the circuit's I_Omega/2."""
+    """decide() of the nominal model is the current-mode rule of Büchel et al. 2021, Sec. III with the circuit's I_Omega/2."""
     p = PARAMS
     table = model.omega_half_table()
     for w in (-20, -1, 0, 5):

@@ -1,4 +1,4 @@
-"""dt convergence of the chip model on the 200/50 E/I network (issue: < 2 % rate change when halving dt)."""
+"""dt convergence of the chip model on the 200/50 E/I network (target: < 2 % rate change when halving dt)."""
 import numpy as np
 import pytest
 

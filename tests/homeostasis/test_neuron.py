@@ -1,4 +1,4 @@
-"""DPI neuron of the chip model against its equation (SPEC §4, Chicca et al. 2014)."""
+"""DPI neuron of the chip model against its equation (Chicca et al. 2014)."""
 import numpy as np
 import pytest
 from scipy.optimize import brentq

@@ -16,7 +16,7 @@ def test_fi_matches_peer_within_10_percent():
     for name, f in res.items():
         model, peer = np.asarray(f["model_hz"]), np.asarray(f["peer_hz"])
         assert np.all((peer >= 5) & (peer <= 100)), (name, peer)
-        # issue criterion: rates within 10 % over 5-100 Hz
+        # criterion: rates within 10 % over 5-100 Hz
         assert np.all(np.abs(model - peer) <= 0.10 * peer), (name, model, peer)
 
 

@@ -1,4 +1,4 @@
-"""DPI synapses of the chip model (Bartolozzi & Indiveri 2007; SPEC §2 and §4)."""
+"""DPI synapses of the chip model (Bartolozzi & Indiveri 2007)."""
 import numpy as np
 import pytest
 

@@ -2,7 +2,7 @@
 
 ``FakeChip`` implements :class:`homeostasis.interface.ChipInterface` with a
 monotone rate map that has the sign structure the cross-homeostatic rule
-relies on (SPEC §5): PV rate rises with ln(w_ee/w_ei), Pyr rate falls with
+relies on (Maryada et al. 2025, Methods; Soldado-Magraner et al. 2022): PV rate rises with ln(w_ee/w_ei), Pyr rate falls with
 ln(w_ie/w_ii); spikes are Poisson at those rates.  It lets the tests check
 the protocol (kick, repetitions, rates, rounding, coarse/fine codes,
 recording, seeding, clusters, ensemble) in milliseconds.
