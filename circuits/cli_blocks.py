@@ -10,7 +10,6 @@ and exits.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -72,6 +71,7 @@ def _main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from . import blocks
+    from .jsonio import write_json
     from .plotting_blocks import plot_dpi_synapse, plot_mismatch, plot_spike_extender, plot_traff_comparator
 
     if args.regenerate_golden:
@@ -99,18 +99,10 @@ def _main(args: argparse.Namespace) -> int:
         plot_mismatch(metrics["mismatch"], args.out / "mismatch.png")
     clean = blocks.strip_waves(metrics)
     clean["quick"] = bool(args.quick)
-    (args.out / "metrics.json").write_text(json.dumps(clean, indent=2, default=_json_default))
+    write_json(args.out / "metrics.json", clean)
     if not args.quiet:
         print("\n".join(summary_lines(clean)))
     print(f"results in {args.out.resolve()}")
     return 0
 
 
-def _json_default(o):
-    import numpy as np
-
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.bool_):
-        return bool(o)
-    raise TypeError(f"not JSON serialisable: {type(o)}")

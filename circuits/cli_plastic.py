@@ -39,6 +39,7 @@ def main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from . import plastic
+    from .jsonio import write_json
     from .plastic_model import ExperimentConfig, PlasticSynapseParams
     from .plotting_plastic import plot_experiment, plot_monte_carlo
 
@@ -98,7 +99,7 @@ def main(args: argparse.Namespace) -> int:
         arrays.update(spice_t=spice.t, spice_i_mem=spice.i_mem, spice_weight=spice.weight)
     np.savez_compressed(out / "data.npz", **arrays)
     metrics["wall_s"] = time.time() - t0
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json(out / "metrics.json", metrics)
     if not args.quiet:
         print(json.dumps({k: metrics[k] for k in ("spice", "model", "final_weight_diff_lsb", "mc") if k in metrics},
                          indent=1, default=str)[:3000])

@@ -6,7 +6,7 @@ threshold shift per instance) sharing one gate bias in subthreshold; one
 operating-point run gives every drain current. The measured coefficient of
 variation of those currents is compared with the common model's prediction
 ``CV = sqrt(exp(sigma_ln^2) - 1)``, ``sigma_ln = kappa sigma_VT / U_T``
-(SPEC §1; :mod:`circuits.mismatch`), with ``kappa`` fitted from a DC gate sweep
+(:mod:`circuits.mismatch`), with ``kappa`` fitted from a DC gate sweep
 of the nominal device at the same bias (``kappa = U_T dln(I)/dV_G``).
 
 The gate bias is placed where the nominal device's local slope factor peaks:
@@ -15,7 +15,6 @@ leakage floor that flattens the pfet's curve at low currents.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .constants import SPICE_TEMPERATURE_K, VDD_V, thermal_voltage
+from .jsonio import jsonable, write_json
 from .mismatch import MismatchModel, sigma_vt
 
 #: Drain-source voltage magnitude of the measurement (saturation, >> 4 U_T).
@@ -177,11 +177,11 @@ def run(config: MismatchCheckConfig, out_dir: Path, progress: bool = True, full_
         f"{d}_w{r['w_um']:g}_l{r['l_um']:g}": np.asarray(r["currents_a"]) for d in ("nfet", "pfet")
         for r in metrics[d]})
     plot_mismatch_check(metrics, out_dir / "mismatch.png")
-    slim = json.loads(json.dumps(metrics))
+    slim = jsonable(metrics)  # a deep copy, NaN as None
     for d in ("nfet", "pfet"):
         for r in slim[d]:
             r.pop("currents_a")
-    (out_dir / "metrics.json").write_text(json.dumps(slim, indent=2) + "\n")
+    write_json(out_dir / "metrics.json", slim)
     return slim
 
 

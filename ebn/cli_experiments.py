@@ -6,13 +6,14 @@ and :mod:`ebn.bench`; figures in :mod:`ebn.plotting`.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
+
+from circuits.jsonio import write_json
 
 from .config import EBNConfig, TrainConfig
 
@@ -36,7 +37,7 @@ def _floats(text: str) -> list[float]:
 
 
 def _write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=2, default=float))
+    write_json(path, obj)
 
 
 def _given_or(value, quick: bool, quick_default, full_default):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
@@ -14,8 +13,8 @@ def _common(p: argparse.ArgumentParser, default_out: str) -> None:
 
 
 def _write_json(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=1, default=float))
+    from circuits.jsonio import write_json
+    write_json(path, obj, indent=1)
 
 
 def cmd_neurons(args) -> int:
@@ -52,7 +51,8 @@ def cmd_peers(args) -> int:
     res = run_peers(PeersConfig(quick=args.quick), quiet=args.quiet)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "metrics.json", res)
+    _write_json(out / "metrics.json", {"seed": args.seed, "chip": "nominal: no mismatch, no noise (the seed is "
+                                       "not used: both sides must see identical parameters)", **res})
     plot_peer_fi(res, out / "peer_fi.png")
     plot_peer_synapse(res, out / "peer_synapse.png")
     if not args.quiet:
@@ -64,7 +64,7 @@ def cmd_bench(args) -> int:
     from .bench import BenchConfig, run_bench, summary_lines
     from .plotting_chip import plot_dt_convergence
 
-    cfg = BenchConfig(chip_seed=args.seed, quick=args.quick, brian2=not args.no_brian2,
+    cfg = BenchConfig(chip_seed=args.seed, net_seed=args.seed, quick=args.quick, brian2=not args.no_brian2,
                       dt_convergence=not args.no_dt, repeats=args.repeats)
     res = run_bench(cfg, quiet=args.quiet)
     if not args.quiet or args.out is None:
@@ -88,6 +88,9 @@ def register(subparsers) -> None:
                                           "the same equations in Brian2 (needs the 'peers' extra).")
     _common(p, "runs/peers")
     p.set_defaults(func=cmd_peers)
+    for a in p._actions:  # the peers compare the nominal chip: say so where --seed is described
+        if a.dest == "seed":
+            a.help = "accepted for a uniform interface; unused (the peers compare the nominal chip)"
 
     p = subparsers.add_parser("bench", help="speed of the 200/50 E/I network vs Brian2, dt convergence",
                               description="Simulated seconds per wall second of the 200/50 E/I network "

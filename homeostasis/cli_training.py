@@ -114,7 +114,7 @@ def cmd_ensemble(args) -> int:
                                chip_seed=args.chip_seed, ensemble_at=at, **kw, **_sweep_kw(args))
     return _report(m, args.out, ("shown_seed", "rates_before_hz", "rates_peak_after_implant_hz", "final_rates_hz",
                                  "iterations_to_return", "networks_converged_before_implant", "returned",
-                                 "mem_above_wee_every_network"))
+                                 "worst_ensemble_rate_ratio"))
 
 
 def cmd_sizes(args) -> int:
@@ -155,5 +155,7 @@ def register(subparsers) -> None:
             p.add_argument("--dc-na", type=float, default=0.1, help="DC into every PV neuron (nA, default 0.1)")
             p.add_argument("--trials", type=_pos_int, default=4, help="trials per converged network (default 4)")
         if name == "ensemble":
-            p.add_argument("--at", type=_pos_int, default=None, help="implant iteration (default 250; quick 50)")
+            p.add_argument("--at", type=_pos_int, default=None,
+                           help="implant iteration, 1..iterations-1 (default 5/8 of the iterations: 250; quick 50)")
+            next(a for a in p._actions if a.dest == "iterations").help = "training iterations (default 400; quick 80)"
         p.set_defaults(func=fn)

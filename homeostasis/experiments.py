@@ -26,7 +26,6 @@ clusters           Fig. 6: five 50/15 clusters (p 0.35, 25/50 Hz) sharing the we
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from circuits.jsonio import write_json
 from circuits.mismatch import stream_seed
 
 from .network import MEM, NetworkConfig, build_network
@@ -106,8 +106,10 @@ def rule_config(rule: str = "text", **overrides) -> RuleConfig:
 
 def train_run(seed: int, chip_seed: int, n_iterations: int = 400, n_reps: int = 5, rule: str = "text",
               rule_overrides: dict | None = None, network: dict | None = None, ensemble_at: int | None = None,
-              dt: float | None = None, mismatch_cv: float = 0.2, final_window: int = 20) -> tuple[dict, dict]:
-    """One complete training (the unit of every sweep); pure function of its arguments.
+              dt: float | None = None, mismatch_cv: float = 0.2, final_window: int = 20,
+              progress: bool = False) -> tuple[dict, dict]:
+    """One complete training (the unit of every sweep); pure function of its arguments
+    (``progress`` only shows a per-iteration bar on stderr).
 
     Returns ``(metrics, arrays)``: metrics with seeds, initial/final rates,
     targets, convergence, final codes and currents, wall time; arrays from
@@ -121,7 +123,7 @@ def train_run(seed: int, chip_seed: int, n_iterations: int = 400, n_reps: int = 
     chip = make_chip(chip_seed, dt=dt, mismatch_cv=mismatch_cv)
     chip_fingerprint()
     net = build_network(ncfg, seed=int(seed))
-    res = train(chip, net, cfg, seed=int(seed))
+    res = train(chip, net, cfg, seed=int(seed), progress=progress)
     fr = res.final_rates()
     metrics = {
         "seed": int(seed), "chip_seed": int(chip_seed), "iterations": int(n_iterations),
@@ -157,10 +159,8 @@ def _write(out: Path, metrics: dict, arrays: dict | None = None) -> None:
     metrics = dict(metrics)
     metrics.setdefault("platform", {"python": platform.python_version(), "machine": platform.machine(),
                                     "cpus": os.cpu_count()})
-    from .sweep import _to_jsonable
-    with open(out / "metrics.json", "w") as fh:
-        # an undefined figure (e.g. a mean over no converged network) is written as null, never NaN
-        json.dump(_finite_or_none(_to_jsonable(metrics)), fh, indent=1, sort_keys=True, allow_nan=False)
+    # an undefined figure (e.g. a mean over no converged network) is written as null, never NaN
+    write_json(out / "metrics.json", metrics, indent=1)
     if arrays:
         np.savez_compressed(out / "data.npz", **arrays)
 
@@ -212,7 +212,8 @@ def experiment_train(out, *, seed: int = 0, chip_seed: int = 0, n_iterations: in
     out = Path(out)
     t0 = time.perf_counter()
     task = _task("train", seed, chip_seed, **_common(n_iterations, n_reps, rule, dt, mismatch_cv))
-    m, a = run_sweep(train_run, [task], out, workers=1, quiet=quiet, desc="train")[task.name]
+    m, a = run_sweep(train_run, [task], out, workers=1, quiet=quiet, desc="train",
+                     run_progress=not quiet)[task.name]
     metrics = {
         "final_rates_hz": {"pyr": m["final_rates_hz"]["pyr"][0], "pv": m["final_rates_hz"]["pv"][0]},
         "initial_rates_hz": {"pyr": m["initial_rates_hz"]["pyr"][0], "pv": m["initial_rates_hz"]["pv"][0]},
@@ -696,6 +697,7 @@ def experiment_ensemble(out, *, inits: int = 1, seed: int = 0, chip_seed: int = 
     t0 = time.perf_counter()
     _check_counts(inits=inits, seed=seed, chip_seed=chip_seed, workers=workers)
     common = _common(n_iterations, n_reps, rule, dt, mismatch_cv)
+    _check_int("ensemble_at", ensemble_at, 1, int(n_iterations) - 1)
     tasks = [_task("ensemble", seed + i, chip_seed, ensemble_at=int(ensemble_at), **common) for i in range(inits)]
     res = run_sweep(train_run, tasks, runs_dir or out, workers=workers, scheduler=scheduler, quiet=quiet,
                     desc="ensemble")
@@ -827,12 +829,3 @@ def experiment_clusters(out, *, inits: int = 1, seed: int = 0, chip_seed: int = 
     return metrics
 
 
-def _finite_or_none(x):
-    """Replace non-finite floats by None, recursively (JSON has no NaN)."""
-    if isinstance(x, dict):
-        return {k: _finite_or_none(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_finite_or_none(v) for v in x]
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x

@@ -36,6 +36,8 @@ from pathlib import Path
 import multiprocessing as mp
 import numpy as np
 
+from circuits.jsonio import write_json
+
 from circuits.procs import die_with_parent
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -97,22 +99,6 @@ def _atomic_write(path: Path, write) -> None:
             os.unlink(tmp)
 
 
-def _to_jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _to_jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_to_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _to_jsonable(x.tolist())
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating,)):
-        return float(x)
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    return x
-
-
 def save_run(run_dir: Path, task: Task, metrics: dict, arrays: dict, fn_path: str | None = None) -> None:
     """Write one finished run: the NPZ, then the JSON that marks it finished (with the run function's name)."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -123,15 +109,10 @@ def save_run(run_dir: Path, task: Task, metrics: dict, arrays: dict, fn_path: st
             np.savez_compressed(fh, **arrays)
 
     _atomic_write(npz, w_npz)
-    doc = {"task": task.spec(), "metrics": _to_jsonable(metrics)}
+    doc = {"task": task.spec(), "metrics": metrics}
     if fn_path is not None:
         doc["fn"] = fn_path
-
-    def w_json(tmp):
-        with open(tmp, "w") as fh:
-            json.dump(doc, fh, indent=1, sort_keys=True, allow_nan=False)
-
-    _atomic_write(run_dir / f"{task.name}.json", w_json)
+    write_json(run_dir / f"{task.name}.json", doc, indent=1)
 
 
 def load_run(run_dir: Path, name: str) -> tuple[dict, dict] | None:
@@ -168,7 +149,7 @@ def _progress(total: int, initial: int, quiet: bool, desc: str):
 
 
 def run_sweep(fn, tasks: list[Task], out_dir, *, workers: int = 2, scheduler: str | None = None,
-              quiet: bool = False, desc: str = "sweep") -> dict[str, tuple[dict, dict]]:
+              quiet: bool = False, desc: str = "sweep", run_progress: bool = False) -> dict[str, tuple[dict, dict]]:
     """Run every unfinished task of ``tasks`` and return all results by name.
 
     Parameters
@@ -179,6 +160,8 @@ def run_sweep(fn, tasks: list[Task], out_dir, *, workers: int = 2, scheduler: st
     workers : int >= 1, processes of the pool or of the Dask LocalCluster
     scheduler : None | 'processes' | 'serial' | 'local' | Dask scheduler address
     quiet : no progress bar
+    run_progress : runs made in this process get ``progress=True`` (``fn`` must accept it), e.g. a
+        training's per-iteration bar; it is not part of a run's identity
     """
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers={workers!r} must be an integer >= 1")
@@ -197,7 +180,8 @@ def run_sweep(fn, tasks: list[Task], out_dir, *, workers: int = 2, scheduler: st
                     if _finished(run_dir, t, fn_path):  # finished meanwhile by another sweep on this folder
                         bar.update(1)
                         continue
-                    metrics, arrays = _call(fn_path, t.kwargs)
+                    kwargs = {**t.kwargs, "progress": True} if run_progress else t.kwargs
+                    metrics, arrays = _call(fn_path, kwargs)
                     save_run(run_dir, t, metrics, arrays, fn_path)
                     bar.update(1)
             elif scheduler in (None, "processes"):

@@ -186,6 +186,7 @@ def test_clusters_summarises_every_training(tmp_path):
     (ex.experiment_paradoxical, {"dc_a": -1e-10}, "dc_a=-1e-10 is outside the allowed range"),
     (ex.experiment_no_inhibitory, {"n_reps": 0}, "n_reps=0"),
     (ex.experiment_ensemble, {"rule": "book"}, "rule='book'"),
+    (ex.experiment_ensemble, {"n_iterations": 80, "ensemble_at": 100}, "ensemble_at=100 is outside the allowed range 1..79"),
     (ex.experiment_sizes, {"seed": -1}, "seed=-1"),
     (ex.experiment_clusters, {"mismatch_cv": 2.0}, "mismatch_cv=2.0"),
 ])

@@ -1,0 +1,55 @@
+"""The one JSON writer of the package: every ``metrics.json`` and stored run goes through it.
+
+JSON has no NaN or infinity; an undefined figure (a mean over nothing, a ratio
+to zero) is written as ``null``.  NumPy scalars and arrays become plain
+numbers and lists, paths become strings.  Files are written to a temporary
+name and renamed, so an interruption never leaves half a file.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def jsonable(x):
+    """``x`` with NumPy types converted, non-finite floats as None and tuples as lists (recursively)."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return jsonable(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, Path):
+        return str(x)
+    return x
+
+
+def dumps(obj, indent: int | None = 2) -> str:
+    """JSON text of ``jsonable(obj)``; raises TypeError on an object JSON cannot hold."""
+    return json.dumps(jsonable(obj), indent=indent, allow_nan=False)
+
+
+def write_json(path, obj, indent: int | None = 2) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = dumps(obj, indent) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
