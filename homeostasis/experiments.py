@@ -723,7 +723,7 @@ def experiment_ensemble(out, *, inits: int = 1, seed: int = 0, chip_seed: int = 
         "wall_s": time.perf_counter() - t0,
     }
     _write(out, metrics, a0)
-    pt.plot_ensemble(a0, m0["targets_hz"], k, out / "fig5_ensemble.png")
+    pt.plot_ensemble(a0, m0["targets_hz"], k, out / "fig5_ensemble.png", shown["last_trial_rates_hz"])
     return metrics
 
 

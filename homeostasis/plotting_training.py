@@ -187,11 +187,19 @@ def plot_no_inhibitory(rates: dict, targets_hz: dict, path) -> Path:
     return _save(fig, path)
 
 
-def plot_ensemble(arrays: dict, targets_hz: dict, at: int, path) -> Path:
-    """Fig. 5b,d: rates and weights (incl. the ensemble weight) around the implant."""
+def plot_ensemble(arrays: dict, targets_hz: dict, at: int, path, last_rates_hz: dict | None = None) -> Path:
+    """Fig. 5b,d: rates and weights (incl. the ensemble weight) around the implant; on the right,
+    the last trial's raster with the ensemble's Pyr on top (its selectivity after training), titled
+    with ``last_rates_hz`` ({"ensemble": Hz, "other_pyr": Hz}) when given."""
     r = arrays["rates_hz"][:, 0]
     cur = arrays["currents_a"]
-    fig, (a, b) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    ens = np.asarray(arrays.get("ensemble", np.zeros(0, np.int64)))
+    fig = plt.figure(figsize=(11, 6) if ens.size else (7, 6))
+    gs = fig.add_gridspec(2, 2 if ens.size else 1, width_ratios=(2, 1) if ens.size else None)
+    a = fig.add_subplot(gs[0, 0])
+    b = fig.add_subplot(gs[1, 0], sharex=a)
+    if ens.size:
+        _ensemble_raster(fig.add_subplot(gs[:, 1]), arrays, ens, last_rates_hz)
     a.plot(r[:, 0], color=E_COLOR, label="Pyr")
     a.plot(r[:, 1], color=I_COLOR, label="PV")
     _targets(a, targets_hz)
@@ -210,6 +218,28 @@ def plot_ensemble(arrays: dict, targets_hz: dict, at: int, path) -> Path:
     b.set_xlabel("iteration")
     b.legend(ncol=5)
     return _save(fig, path)
+
+
+def _ensemble_raster(ax, arrays: dict, ens: np.ndarray, last_rates_hz: dict | None) -> None:
+    """Raster of the last trial: ensemble Pyr (top rows, green), the other Pyr, PV; their rates in the title."""
+    n, t = np.asarray(arrays["last_neurons"]), np.asarray(arrays["last_times_s"])
+    exc, inh = np.asarray(arrays["exc"]), np.asarray(arrays["inh"])
+    rest = np.setdiff1d(exc, ens)
+    order = np.concatenate([inh, rest, ens])       # PV at the bottom, the ensemble on top
+    row = np.full(int(max(order.max(), n.max(initial=0))) + 1, -1)
+    row[order] = np.arange(order.size)
+    for pop, color, label in ((inh, I_COLOR, "PV"), (rest, E_COLOR, "Pyr"), (ens, W_COLORS["mem"], "ensemble")):
+        k = np.isin(n, pop)
+        ax.scatter(t[k], row[n[k]], s=1, color=color, label=label)
+    if last_rates_hz:
+        ax.set_title(f"last trial: ensemble {last_rates_hz['ensemble']:.1f} Hz, "
+                     f"other Pyr {last_rates_hz['other_pyr']:.1f} Hz", fontsize=10)
+    else:
+        ax.set_title("last trial", fontsize=10)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("neuron (PV, Pyr, ensemble)")
+    ax.set_ylim(-1, order.size)
+    ax.legend(loc="upper right", markerscale=6, fontsize=8)
 
 
 def plot_sizes(curves: dict, targets: dict, path) -> Path:

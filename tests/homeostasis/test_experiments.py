@@ -194,3 +194,20 @@ def test_experiments_check_their_arguments_before_running(tmp_path, fn, kw, matc
     with pytest.raises(ValueError, match=match):
         fn(tmp_path, **kw)
     assert not (tmp_path / "runs").exists()
+
+
+def test_ensemble_figure_shows_the_last_trial_raster(tmp_path):
+    from matplotlib import image
+
+    from homeostasis import plotting_training as pt
+    rng = np.random.default_rng(0)
+    exc, inh, ens = np.arange(20), 256 + np.arange(5), np.arange(4)
+    n = rng.choice(np.concatenate([exc, inh]), 300)
+    arrays = {"rates_hz": np.full((30, 1, 2), 20.0), "currents_a": np.full((31, 5), 1e-7), "ensemble": ens,
+              "exc": exc, "inh": inh, "last_neurons": n, "last_times_s": np.sort(rng.uniform(0, 1, 300))}
+    path = pt.plot_ensemble(arrays, {"pyr": 20.0, "pv": 40.0}, 10, tmp_path / "f.png",
+                            {"ensemble": 12.0, "other_pyr": 3.0})
+    wide = image.imread(path).shape[1]
+    arrays["ensemble"] = np.zeros(0, np.int64)  # no implant: no raster panel
+    narrow = image.imread(pt.plot_ensemble(arrays, {"pyr": 20.0, "pv": 40.0}, 10, tmp_path / "g.png")).shape[1]
+    assert wide > 1.4 * narrow
