@@ -1,4 +1,4 @@
-"""The one JSON writer of the package: every ``metrics.json`` and stored run goes through it.
+"""The one JSON writer of the package's results: every ``metrics.json`` and every stored sweep run.
 
 JSON has no NaN or infinity; an undefined figure (a mean over nothing, a ratio
 to zero) is written as ``null``.  NumPy scalars and arrays become plain
@@ -35,6 +35,12 @@ def jsonable(x):
     return x
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def dumps(obj, indent: int | None = 2) -> str:
     """JSON text of ``jsonable(obj)``; raises TypeError on an object JSON cannot hold."""
     return json.dumps(jsonable(obj), indent=indent, allow_nan=False)
@@ -47,6 +53,7 @@ def write_json(path, obj, indent: int | None = 2) -> None:
     text = dumps(obj, indent) + "\n"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes the file owner-only; results are for everyone to read
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
         os.replace(tmp, path)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .constants import SPICE_TEMPERATURE_K, VDD_V, thermal_voltage
-from .jsonio import jsonable, write_json
+from .jsonio import write_json
 from .mismatch import MismatchModel, sigma_vt
 
 #: Drain-source voltage magnitude of the measurement (saturation, >> 4 U_T).
@@ -177,10 +177,8 @@ def run(config: MismatchCheckConfig, out_dir: Path, progress: bool = True, full_
         f"{d}_w{r['w_um']:g}_l{r['l_um']:g}": np.asarray(r["currents_a"]) for d in ("nfet", "pfet")
         for r in metrics[d]})
     plot_mismatch_check(metrics, out_dir / "mismatch.png")
-    slim = jsonable(metrics)  # a deep copy, NaN as None
-    for d in ("nfet", "pfet"):
-        for r in slim[d]:
-            r.pop("currents_a")
+    slim = {**metrics, **{d: [{k: v for k, v in r.items() if k != "currents_a"} for r in metrics[d]]
+                          for d in ("nfet", "pfet")}}
     write_json(out_dir / "metrics.json", slim)
     return slim
 

@@ -114,7 +114,7 @@ def cmd_ensemble(args) -> int:
                                chip_seed=args.chip_seed, ensemble_at=at, **kw, **_sweep_kw(args))
     return _report(m, args.out, ("shown_seed", "rates_before_hz", "rates_peak_after_implant_hz", "final_rates_hz",
                                  "iterations_to_return", "networks_converged_before_implant", "returned",
-                                 "worst_ensemble_rate_ratio"))
+                                 "ensemble_selective"))
 
 
 def cmd_sizes(args) -> int:

@@ -1,6 +1,7 @@
 """The package's JSON writer: no NaN ever reaches a file, NumPy types become plain JSON."""
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -21,6 +22,9 @@ def test_non_finite_becomes_null_and_numpy_becomes_plain(tmp_path):
     back = _strict((tmp_path / "m.json").read_text())
     assert back == {"nan": None, "inf": None, "arr": [1.0, None], "3": [2, True], "nested": [{"x": None}]}
     assert not list(tmp_path.glob(".*tmp"))  # the temporary file is gone
+    mask = os.umask(0)
+    os.umask(mask)
+    assert os.stat(tmp_path / "m.json").st_mode & 0o777 == 0o666 & ~mask  # readable like any other file
     assert jsonable(np.float32(0.5)) == 0.5
     with pytest.raises(TypeError):
         dumps({"x": object()})

@@ -127,6 +127,7 @@ def test_ensemble_summary_premise_return_and_weights():
     s = ex._ensemble_summary(m, {"rates_hz": r, "currents_a": cur, **last}, k)
     np.testing.assert_allclose(s["last_trial_rates_hz"]["ensemble"], 8 / 0.94)
     np.testing.assert_allclose(s["ensemble_rate_ratio"], 4.0)
+    assert s["ensemble_selective"]
     assert s["converged_before_implant"] and s["converged"] and s["mem_above_wee_all_iterations"]
     assert s["rates_peak_after_implant_hz"] == {"pyr": 60.0, "pv": 90.0}
     assert s["iterations_to_return"] == 3
@@ -188,7 +189,7 @@ def test_clusters_summarises_every_training(tmp_path):
     (ex.experiment_ensemble, {"rule": "book"}, "rule='book'"),
     (ex.experiment_ensemble, {"n_iterations": 80, "ensemble_at": 100}, "ensemble_at=100 is outside the allowed range 1..79"),
     (ex.experiment_sizes, {"seed": -1}, "seed=-1"),
-    (ex.experiment_clusters, {"mismatch_cv": 2.0}, "mismatch_cv=2.0"),
+    (ex.experiment_clusters, {"mismatch_cv": 4.0}, "mismatch_cv=4.0 is outside the allowed range 0..3"),
 ])
 def test_experiments_check_their_arguments_before_running(tmp_path, fn, kw, match):
     with pytest.raises(ValueError, match=match):
