@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ebn.config import EBNConfig, TrainConfig
-from ebn.network import build_network, simulate
+from ebn.network import build_network, draw_chip, simulate
 from ebn.reference import simulate_numpy
 from ebn.training import _rng, make_signals
 
@@ -49,10 +49,13 @@ def test_subthreshold_neuron_never_spikes():
     assert res.counts[0] == 0
 
 
-@pytest.mark.parametrize("tau_syn, spikes_per_step", [(1e-3, None), (1e-3, 1), (0.0, None)])
-def test_numba_kernel_equals_numpy_reference(tau_syn, spikes_per_step):
+@pytest.mark.parametrize("tau_syn, spikes_per_step, cv", [(1e-3, None, 0.0), (1e-3, 1, 0.0), (0.0, None, 0.0),
+                                                          (1e-3, None, 0.2), (0.0, 1, 0.2)])
+def test_numba_kernel_equals_numpy_reference(tau_syn, spikes_per_step, cv):
+    """Same spikes and weights; with cv > 0 on a mismatched chip (thresholds, leaks, feed-forward and
+    per-synapse recurrent efficacies all differ from 1)."""
     cfg = EBNConfig(tau_syn=tau_syn, max_spikes_per_step=spikes_per_step)
-    net = build_network(cfg, _rng(1, "decoder"))
+    net = build_network(cfg, _rng(1, "decoder"), draw_chip(cfg, cv, 5) if cv else None)
     W0 = net.initial_weights(_rng(1, "init"))
     c = make_signals(cfg, TrainConfig(duration=0.3), _rng(1, "x"), 1).cs[0]
     Wa, Wb = W0.copy(), W0.copy()
@@ -86,3 +89,31 @@ def test_overflowing_spike_buffer_is_rerun_from_the_same_start(monkeypatch):
     assert np.array_equal(a.spike_steps, b.spike_steps) and np.array_equal(a.spike_ids, b.spike_ids)
     assert np.array_equal(a.counts, b.counts) and np.array_equal(a.r, b.r) and a.n_updates == b.n_updates
     assert np.array_equal(Wa, Wb) and all(np.array_equal(x, y) for x, y in zip(sa, sb))
+
+
+def test_one_spike_moves_each_potential_by_its_own_efficacy():
+    """V_n jumps by u eff[n, k] W[n, k] when k spikes (instantaneous synapse): eff is per (post, pre)."""
+    cfg = EBNConfig(n_neurons=2, n_dims=1, tau_syn=0.0, granularity=2.0)
+    chip = draw_chip(cfg, 0.3, 7)
+    assert abs(chip.rec[0, 1] - chip.rec[1, 0]) > 0.01   # asymmetric efficacies
+    net = build_network(cfg, _rng(2, "decoder"), chip)
+    W = np.array([[-200.0, 40.0], [60.0, -200.0]])
+    T = 200
+    c = np.zeros((T, 1))
+    j = int(np.argmax(np.abs(net.F[:, 0])))   # drive hard enough that a neuron fires within T steps
+    c[:, 0] = 3.0 * np.sign(net.F[j, 0]) * net.thresholds[j] / (abs(net.F[j, 0]) * cfg.tau_mem)
+    v, i_f, r = np.zeros(2), np.zeros(2), np.zeros(2)
+    res = simulate(net, W.copy(), c, record=True, state=(v, i_f, r))
+    first = int(res.spike_steps[0])
+    k = int(res.spike_ids[0])
+    assert np.sum(res.spike_steps == first) == 1   # a single spike in that step
+    # replay the first spike's step by hand: leak + drive up to it, then the jump of the other neuron
+    other = 1 - k
+    v2, i2, r2 = np.zeros(2), np.zeros(2), np.zeros(2)
+    simulate(net, W.copy(), c[:first], state=(v2, i2, r2))
+    a_m = np.exp(-cfg.dt / net.tau_mem)
+    before = cfg.v_rest + (v2 - cfg.v_rest) * a_m + net.tau_mem * (1 - a_m) * (net.F @ c[first])
+    v3, i3, r3 = v2.copy(), i2.copy(), r2.copy()
+    simulate(net, W.copy(), c[first:first + 1], state=(v3, i3, r3))
+    want = before[other] + cfg.weight_unit_v * chip.rec[other, k] * W[other, k]
+    assert v3[other] == pytest.approx(want, rel=1e-9, abs=1e-12)

@@ -137,3 +137,16 @@ def test_a_run_split_in_two_equals_one_run(noise_std):
         assert np.array_equal(n, whole.neurons) and np.allclose(t, whole.times_s, rtol=0, atol=1e-9)
     split.drain()
     assert not split.state()["pending"].any()
+
+
+def test_noise_current_has_its_std_and_correlation_time():
+    """The OU input noise: stationary std noise_std, autocorrelation exp(-t/noise_tau) (1024 neurons)."""
+    cfg = ChipConfig(mismatch_cv=0.0)
+    chip = DynapSE2Chip(0, cfg)
+    every = np.arange(1024)
+    chip.run(20 * cfg.noise_tau, record_neurons=every, seed=3)   # from 0 to the stationary state
+    a = chip.state()["noise"]
+    assert np.std(a) == pytest.approx(cfg.noise_std, rel=0.09)   # 4 standard errors of a std over 1024
+    chip.run(cfg.noise_tau, record_neurons=every, seed=4)
+    b = chip.state()["noise"]
+    assert np.corrcoef(a, b)[0, 1] == pytest.approx(np.exp(-1.0), abs=0.1)

@@ -40,3 +40,20 @@ def test_config_validation():
         NeuronsConfig(fi_duration_s=0.0)
     with pytest.raises(ValueError, match="sample_neurons"):
         NeuronsConfig(sample_neurons=(0, 300))
+
+
+def test_documented_time_constants_of_the_two_types():
+    """The values the module docstring states (nominal chip): a change of a capacitance, a charge or a
+    code shows here, where the unit tests that derive both sides from ChipConfig would stay green."""
+    from homeostasis.chip import ChipConfig, DynapSE2Chip
+
+    chip = DynapSE2Chip(0, ChipConfig(mismatch_cv=0.0))
+    chip.apply_neuron_type(0, PYR)
+    chip.apply_neuron_type(1, PV)
+    p = chip.neuron_parameters()
+    pyr, pv = 0, 256
+    assert p["tau_mem"][[pyr, pv]] == pytest.approx([13.3e-3, 5.31e-3], rel=0.01)
+    assert p["t_ref"][[pyr, pv]] == pytest.approx([1.92e-3, 1.02e-3], rel=0.01)
+    assert p["tau_syn"][0, pyr] == pytest.approx(7.08e-3, rel=0.01)    # AMPA
+    assert p["tau_syn"][2, pyr] == pytest.approx(6.64e-3, rel=0.01)    # GABA_A at (2, 32)
+    assert p["t_pw"][pyr] == pytest.approx(10e-6, rel=0.01)

@@ -74,3 +74,10 @@ def test_bad_input():
         cv2_isi([0], [0.1], [0], min_spikes=2)
     with pytest.raises(ValueError, match="finite window"):
         cv2_isi([0], [0.1], [0], return_rates=True)
+
+
+def test_cv2_is_the_squared_coefficient_of_variation():
+    # intervals alternating 10 ms / 30 ms: mean 20 ms, std 10 ms -> CV 0.5, CV^2 0.25
+    isi = np.tile([0.010, 0.030], 20)
+    t = np.concatenate([[0.0], np.cumsum(isi)])
+    assert cv2_isi(np.zeros(t.size, int), t, [0])[0] == pytest.approx(0.25, rel=1e-9)
