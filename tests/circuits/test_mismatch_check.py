@@ -1,6 +1,5 @@
 """SPICE Monte Carlo statistics agree with the common mismatch model."""
 import json
-import math
 
 import pytest
 
