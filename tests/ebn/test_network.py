@@ -139,9 +139,13 @@ def test_chip_mismatch_uses_common_model():
     a, b = draw_chip(cfg, 0.2, 5), draw_chip(cfg, 0.2, 5)
     assert np.array_equal(a.rec, b.rec) and np.array_equal(a.leak, b.leak)  # frozen per chip
     assert not np.array_equal(a.rec, draw_chip(cfg, 0.2, 6).rec)
-    # 1600 log-normal synaptic factors: the sample CV has a relative standard error ~3 %
+    # 1600 log-normal synaptic factors: the sample CV has a relative standard error of ~2 %; 4 of them
     cv = np.std(a.rec) / np.mean(a.rec)
-    assert abs(cv - 0.2) < 0.03
-    assert abs(np.median(a.rec) - 1.0) < 0.03
+    assert abs(cv / 0.2 - 1) < 0.08, cv
+    assert abs(np.median(a.rec) - 1.0) < 0.02
+    # the very draw of the common model with the chip's stream
+    from circuits.mismatch import MismatchModel, stream_seed
+    want = MismatchModel.from_cv(0.2).draw(a.rec.shape, seed=stream_seed(5, "ebn", "rec"))
+    assert np.array_equal(a.rec, want)
     with pytest.raises(ValueError, match="cv"):
         draw_chip(cfg, -0.1, 5)
