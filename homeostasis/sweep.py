@@ -181,7 +181,10 @@ def run_sweep(fn, tasks: list[Task], out_dir, *, workers: int = 2, scheduler: st
                         bar.update(1)
                         continue
                     kwargs = {**t.kwargs, "progress": True} if run_progress else t.kwargs
-                    metrics, arrays = _call(fn_path, kwargs)
+                    try:
+                        metrics, arrays = _call(fn_path, kwargs)
+                    except Exception as err:  # noqa: BLE001 - the same report as the pool's
+                        _raise_failures([(t.name, err)])
                     save_run(run_dir, t, metrics, arrays, fn_path)
                     bar.update(1)
             elif scheduler in (None, "processes"):

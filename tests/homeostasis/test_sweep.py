@@ -63,7 +63,7 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path):
     out = tmp_path / "b"
     # first attempt: two runs finish, then the sweep is interrupted
     run_sweep(fake_train, TASKS[:2], out, scheduler="serial", quiet=True)
-    with pytest.raises(RuntimeError, match="interrupted"):
+    with pytest.raises(SweepRunError, match="run 'run2' failed: RuntimeError: interrupted"):
         run_sweep(failing, [Task("run2", {"seed": 2})], out, scheduler="serial", quiet=True)
     # a half-written run (NPZ without its JSON) counts as unfinished
     (out / "runs" / "run3.npz").write_bytes(b"garbage")
