@@ -13,6 +13,13 @@ import importlib
 EXIT_TARGET_MISSED = 3
 
 
+def given_or(value, quick: bool, quick_default, full_default):
+    """An option the user gave wins over ``--quick``; otherwise the quick or the full default."""
+    if value is not None:
+        return value
+    return quick_default if quick else full_default
+
+
 def build_parser(package: str, description: str, command_modules: tuple[str, ...]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"python -m {package}", description=description)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -39,12 +39,13 @@ def main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from . import plastic
+    from .cli import given_or
     from .jsonio import write_json
     from .plastic_model import ExperimentConfig, PlasticSynapseParams
     from .plotting_plastic import plot_experiment, plot_monte_carlo
 
-    duration = args.duration if args.duration is not None else (0.3 if args.quick else 0.5)
-    draws = args.mc_model_draws if args.mc_model_draws is not None else (20 if args.quick else 200)
+    duration = given_or(args.duration, args.quick, 0.3, 0.5)
+    draws = given_or(args.mc_model_draws, args.quick, 20, 200)
     if not 2 <= draws <= 100000:  # a spread needs two chips
         raise ValueError(f"--mc-model-draws={draws!r} is outside the allowed range [2, 100000]")
     if args.mc < 0 or args.mc > 200:

@@ -46,17 +46,27 @@ def dumps(obj, indent: int | None = 2) -> str:
     return json.dumps(jsonable(obj), indent=indent, allow_nan=False)
 
 
-def write_json(path, obj, indent: int | None = 2) -> None:
-    """Write ``obj`` as JSON to ``path`` atomically (temporary file, then rename)."""
+def atomic_write(path, write) -> None:
+    """Create ``path`` atomically: ``write(tmp)`` fills a temporary file beside it, which is then renamed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = dumps(obj, indent) + "\n"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes the file owner-only; results are for everyone to read
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        os.close(fd)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_json(path, obj, indent: int | None = 2) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (temporary file, then rename)."""
+    text = dumps(obj, indent) + "\n"
+
+    def write(tmp):
+        with open(tmp, "w") as fh:
+            fh.write(text)
+
+    atomic_write(path, write)

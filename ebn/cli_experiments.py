@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from circuits.cli import given_or
 from circuits.jsonio import write_json
 
 from .config import EBNConfig, TrainConfig
@@ -38,13 +39,6 @@ def _floats(text: str) -> list[float]:
 
 def _write_json(path: Path, obj) -> None:
     write_json(path, obj)
-
-
-def _given_or(value, quick: bool, quick_default, full_default):
-    """An option the user gave wins over ``--quick``; otherwise the quick or full default."""
-    if value is not None:
-        return value
-    return quick_default if quick else full_default
 
 
 def _check_seed(seed: int) -> None:
@@ -100,7 +94,7 @@ def cmd_train(args) -> int:
     from .training import train
     _check_seed(args.seed)
     cfg = EBNConfig(n_neurons=args.neurons, granularity=args.granularity)
-    tcfg = TrainConfig(n_iterations=_given_or(args.iterations, args.quick, 10, 50))
+    tcfg = TrainConfig(n_iterations=given_or(args.iterations, args.quick, 10, 50))
     if args.table < 0:
         raise ValueError(f"--table={args.table} must be >= 0")
     out = args.out
@@ -157,10 +151,10 @@ def _table_md(rows: list[dict]) -> str:
 def cmd_granularity(args) -> int:
     from . import experiments, plotting
     _check_seed(args.seed)
-    n_seeds = _given_or(args.seeds, args.quick, 1, 3)
+    n_seeds = given_or(args.seeds, args.quick, 1, 3)
     if n_seeds < 1:
         raise ValueError(f"--seeds={n_seeds} must be >= 1")
-    omegas = _given_or(args.omegas, args.quick, [1.0, 2.0, 4.0, 8.0, 16.0, 32.0], [0.5, 1, 2, 4, 8, 16, 32])
+    omegas = given_or(args.omegas, args.quick, [1.0, 2.0, 4.0, 8.0, 16.0, 32.0], [0.5, 1, 2, 4, 8, 16, 32])
     if not omegas:
         raise ValueError("--omegas is empty")
     for om in omegas:
@@ -195,10 +189,10 @@ def cmd_granularity(args) -> int:
 def cmd_mismatch(args) -> int:
     from . import experiments, plotting
     _check_seed(args.seed)
-    chips = _given_or(args.chips, args.quick, 2, 5)
+    chips = given_or(args.chips, args.quick, 2, 5)
     if chips < 1:
         raise ValueError(f"--chips={chips} must be >= 1")
-    cvs = _given_or(args.cvs, args.quick, [0.0, 0.1, 0.3], [0.0, 0.05, 0.1, 0.2, 0.3])
+    cvs = given_or(args.cvs, args.quick, [0.0, 0.1, 0.3], [0.0, 0.05, 0.1, 0.2, 0.3])
     if not cvs:
         raise ValueError("--cvs is empty")
     for cv in cvs:

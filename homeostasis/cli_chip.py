@@ -5,9 +5,9 @@ import argparse
 from pathlib import Path
 
 
-def _common(p: argparse.ArgumentParser, default_out: str) -> None:
+def _common(p: argparse.ArgumentParser, default_out: str, seed_help: str = "chip (mismatch) seed, >= 0") -> None:
     p.add_argument("--out", type=Path, default=Path(default_out), help=f"results folder (default {default_out})")
-    p.add_argument("--seed", type=int, default=0, help="chip (mismatch) seed, >= 0")
+    p.add_argument("--seed", type=int, default=0, help=seed_help)
     p.add_argument("--quick", action="store_true", help="short version")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -86,11 +86,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("peers", help="cross-check a DPI neuron and synapse against Brian2",
                               description="Single DPI neuron FI curve and DPI synapse response, this model vs "
                                           "the same equations in Brian2 (needs the 'peers' extra).")
-    _common(p, "runs/peers")
+    _common(p, "runs/peers", seed_help="accepted for a uniform interface; unused (the peers compare the nominal chip)")
     p.set_defaults(func=cmd_peers)
-    for a in p._actions:  # the peers compare the nominal chip: say so where --seed is described
-        if a.dest == "seed":
-            a.help = "accepted for a uniform interface; unused (the peers compare the nominal chip)"
 
     p = subparsers.add_parser("bench", help="speed of the 200/50 E/I network vs Brian2, dt convergence",
                               description="Simulated seconds per wall second of the 200/50 E/I network "

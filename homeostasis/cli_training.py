@@ -28,13 +28,14 @@ def _pos_int(s: str) -> int:
     return v
 
 
-def _common(p: argparse.ArgumentParser, name: str, sweep: bool = False) -> None:
+def _common(p: argparse.ArgumentParser, name: str, sweep: bool = False, quick_iterations: int = 60) -> None:
     p.add_argument("--out", type=Path, default=Path("runs") / name, help="output folder (default %(default)s)")
     p.add_argument("--seed", type=_nonneg_int, default=0,
                    help="run seed: initial weights, network, kick delays, trial noise, rounding (default 0)")
     p.add_argument("--quick", action="store_true", help="short version (minutes)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--iterations", type=_pos_int, default=None, help="training iterations (default 400; quick 60)")
+    p.add_argument("--iterations", type=_pos_int, default=None,
+                   help=f"training iterations (default 400; quick {quick_iterations})")
     p.add_argument("--reps", type=_pos_int, default=None, help="trials per iteration (default 5; quick 3)")
     p.add_argument("--rule", choices=tuple(ex.RULES), default="text",
                    help="'text': paper text (alpha 0.05, f = rate); 'code': authors' code "
@@ -48,6 +49,10 @@ def _common(p: argparse.ArgumentParser, name: str, sweep: bool = False) -> None:
                        help="'local' (Dask LocalCluster) or a Dask scheduler address; default a process pool")
         p.add_argument("--runs", type=Path, default=None,
                        help="folder of finished trainings to reuse/extend (e.g. a sweep's --out)")
+
+
+#: A quick ensemble training runs longer than the others: the implant and the return need room.
+_ENSEMBLE_QUICK_ITERATIONS = 80
 
 
 def _it(args, full=400, quick=60):
@@ -106,7 +111,7 @@ def cmd_no_inhibitory(args) -> int:
 
 
 def cmd_ensemble(args) -> int:
-    n = _it(args, 400, 80)
+    n = _it(args, 400, _ENSEMBLE_QUICK_ITERATIONS)
     at = args.at if args.at is not None else (n * 5) // 8
     kw = _base(args)
     kw["n_iterations"] = n
@@ -144,7 +149,7 @@ def register(subparsers) -> None:
     ]
     for name, fn, help_, sweep in specs:
         p = subparsers.add_parser(name, help=help_, description=help_)
-        _common(p, name, sweep)
+        _common(p, name, sweep, quick_iterations=_ENSEMBLE_QUICK_ITERATIONS if name == "ensemble" else 60)
         if name in ("train", "no-inhibitory", "ensemble", "sizes", "clusters"):
             p.add_argument("--chip-seed", type=_nonneg_int, default=0, help="virtual chip (mismatch) seed (default 0)")
         if name in ("sweep", "regime", "paradoxical", "no-inhibitory", "ensemble", "sizes", "clusters"):
@@ -157,5 +162,4 @@ def register(subparsers) -> None:
         if name == "ensemble":
             p.add_argument("--at", type=_pos_int, default=None,
                            help="implant iteration, 1..iterations-1 (default 5/8 of the iterations: 250; quick 50)")
-            next(a for a in p._actions if a.dest == "iterations").help = "training iterations (default 400; quick 80)"
         p.set_defaults(func=fn)

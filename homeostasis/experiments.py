@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from circuits.jsonio import write_json
+from circuits.validation import check_range
 from circuits.mismatch import stream_seed
 
 from .network import MEM, NetworkConfig, build_network
@@ -170,29 +171,23 @@ def _rms(x) -> float:
     return float(np.sqrt(np.mean(x**2))) if x.size else float("nan")
 
 
-def _check_int(name: str, v, lo: int, hi: int) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
-        raise ValueError(f"{name}={v!r} is outside the allowed range {lo}..{hi}")
-
-
 def _check_counts(**counts) -> None:
     """Experiment arguments checked before any run starts (a worker's error would come late)."""
     limits = {"inits": (1, 10000), "chips": (1, 1000), "trials": (1, 10000), "seed": (0, 2**62),
               "chip_seed": (0, 2**62), "workers": (1, 1024)}
     for name, v in counts.items():
-        _check_int(name, v, *limits[name])
+        check_range(name, v, *limits[name], integer=True)
 
 
 def _common(n_iterations, n_reps, rule, dt, mismatch_cv, rule_overrides=None) -> dict:
     """Training arguments shared by the runs of an experiment, checked up front."""
-    _check_int("n_iterations", n_iterations, 1, 100000)
-    _check_int("n_reps", n_reps, 1, 1000)
+    check_range("n_iterations", n_iterations, 1, 100000, integer=True)
+    check_range("n_reps", n_reps, 1, 1000, integer=True)
     if rule not in RULES:
         raise ValueError(f"rule={rule!r} is not one of {tuple(RULES)}")
-    if dt is not None and not (isinstance(dt, (int, float)) and 1e-6 <= dt <= 1e-3):
-        raise ValueError(f"dt={dt!r} is outside the allowed range 1e-6..1e-3 s")
-    if not (isinstance(mismatch_cv, (int, float)) and 0.0 <= mismatch_cv <= 3.0):  # ChipConfig's range
-        raise ValueError(f"mismatch_cv={mismatch_cv!r} is outside the allowed range 0..3")
+    if dt is not None:
+        check_range("dt", dt, 1e-6, 1e-3)
+    check_range("mismatch_cv", mismatch_cv, 0.0, 3.0)  # ChipConfig's range
     kw = {"n_iterations": int(n_iterations), "n_reps": int(n_reps), "rule": rule, "mismatch_cv": float(mismatch_cv)}
     if dt is not None:
         kw["dt"] = float(dt)
@@ -289,8 +284,7 @@ def _kicked_trials(m: dict, stream: str, trials: int):
     rng = np.random.default_rng(stream_seed(m["seed"], stream))
     kicks = [make_kick(rng, net.exc, cfg.kick) for _ in range(trials)]
     seeds = [int(x) for x in rng.integers(1, 2**62, size=trials)]
-    return net, cfg, run_trials(chip, 1.0, kicks, seeds, input_synapse=cfg.kick.synapse,
-                                input_weight_bias=cfg.kick.weight_bias)
+    return net, cfg, run_trials(chip, 1.0, kicks, seeds, cfg.kick)
 
 
 #: A trial is self-sustained when Pyr still fires at this time (s) of the 1 s trial.
@@ -542,8 +536,7 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
     out = Path(out)
     t0 = time.perf_counter()
     _check_counts(inits=inits, chips=chips, seed=seed, trials=trials, workers=workers)
-    if not (isinstance(dc_a, (int, float)) and 0.0 < dc_a <= 1e-6):
-        raise ValueError(f"dc_a={dc_a!r} is outside the allowed range (0, 1e-6] A (a depolarising current)")
+    check_range("dc_a", dc_a, 0.0, 1e-6, lo_open=True)  # a depolarising current (A)
     tasks = _sweep_tasks(inits, chips, seed, _common(n_iterations, n_reps, rule, dt, mismatch_cv))
     res = run_sweep(train_run, tasks, runs_dir or out, workers=workers, scheduler=scheduler, quiet=quiet,
                     desc="paradoxical")
@@ -698,7 +691,7 @@ def experiment_ensemble(out, *, inits: int = 1, seed: int = 0, chip_seed: int = 
     t0 = time.perf_counter()
     _check_counts(inits=inits, seed=seed, chip_seed=chip_seed, workers=workers)
     common = _common(n_iterations, n_reps, rule, dt, mismatch_cv)
-    _check_int("ensemble_at", ensemble_at, 1, int(n_iterations) - 1)
+    check_range("ensemble_at", ensemble_at, 1, int(n_iterations) - 1, integer=True)
     tasks = [_task("ensemble", seed + i, chip_seed, ensemble_at=int(ensemble_at), **common) for i in range(inits)]
     res = run_sweep(train_run, tasks, runs_dir or out, workers=workers, scheduler=scheduler, quiet=quiet,
                     desc="ensemble")

@@ -28,7 +28,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,7 @@ from pathlib import Path
 import multiprocessing as mp
 import numpy as np
 
-from circuits.jsonio import write_json
+from circuits.jsonio import atomic_write, write_json
 
 from circuits.procs import die_with_parent
 
@@ -88,17 +87,6 @@ def _call(fn_path: str, kwargs: dict, threads: int | None = None):
     return metrics, {k: np.asarray(v) for k, v in (arrays or {}).items()}
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def save_run(run_dir: Path, task: Task, metrics: dict, arrays: dict, fn_path: str | None = None) -> None:
     """Write one finished run: the NPZ, then the JSON that marks it finished (with the run function's name)."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +96,7 @@ def save_run(run_dir: Path, task: Task, metrics: dict, arrays: dict, fn_path: st
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
 
-    _atomic_write(npz, w_npz)
+    atomic_write(npz, w_npz)
     doc = {"task": task.spec(), "metrics": metrics}
     if fn_path is not None:
         doc["fn"] = fn_path

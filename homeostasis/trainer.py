@@ -232,16 +232,15 @@ def _has_kw(fn, name: str) -> bool:
         return False
 
 
-def run_trials(chip, duration_s: float, kicks: list, seeds: list[int], dc_a=None, *,
-               input_synapse: str = "AMPA", input_weight_bias: str = "W3") -> list:
+def run_trials(chip, duration_s: float, kicks: list, seeds: list[int], kick: KickConfig, dc_a=None) -> list:
     """Run one trial per kick from the drained state; returns one SpikeRecord per trial.
 
-    The kicks enter through ``input_synapse`` with the weight of the Pyr
-    core's bias ``input_weight_bias`` (:class:`KickConfig`).  Uses the chip's
+    The kicks enter through ``kick.synapse`` with the weight of the Pyr
+    core's bias ``kick.weight_bias``.  Uses the chip's
     ``run_batch`` when it has one (parallel repetitions), otherwise
     ``drain()`` + ``run()`` per trial.
     """
-    kw = {"input_synapse": input_synapse, "input_weight_bias": input_weight_bias}
+    kw = {"input_synapse": kick.synapse, "input_weight_bias": kick.weight_bias}
     if dc_a is not None:
         kw["dc_a"] = dc_a
     if hasattr(chip, "run_batch"):
@@ -338,8 +337,7 @@ def train(chip, net: Network, cfg: TrainConfig, seed: int, *, init_codes=None,
         for ci, (pyr, pv) in enumerate(net.clusters):
             kicks = [make_kick(rng_kick, pyr, cfg.kick) for _ in range(R)]
             seeds = [int(s) for s in rng_noise.integers(1, 2**62, size=R)]
-            recs = run_trials(chip, cfg.trial_s, kicks, seeds, input_synapse=cfg.kick.synapse,
-                              input_weight_bias=cfg.kick.weight_bias)
+            recs = run_trials(chip, cfg.trial_s, kicks, seeds, cfg.kick)
             for r, rec in enumerate(recs):
                 for pi, pop in enumerate((pyr, pv)):
                     rates_reps[it, ci, r, pi] = in_burst_rate(

@@ -181,15 +181,15 @@ def test_clusters_summarises_every_training(tmp_path):
 
 
 @pytest.mark.parametrize("fn, kw, match", [
-    (ex.experiment_sweep, {"inits": 0}, "inits=0 is outside the allowed range 1..10000"),
+    (ex.experiment_sweep, {"inits": 0}, r"inits=0 is outside the allowed range \[1, 10000\]"),
     (ex.experiment_sweep, {"chips": 2.5}, "chips=2.5"),
     (ex.experiment_regime, {"trials": 0}, "trials=0"),
-    (ex.experiment_paradoxical, {"dc_a": -1e-10}, "dc_a=-1e-10 is outside the allowed range"),
+    (ex.experiment_paradoxical, {"dc_a": -1e-10}, r"dc_a=-1e-10 is outside the allowed range \(0, 1e-06\]"),
     (ex.experiment_no_inhibitory, {"n_reps": 0}, "n_reps=0"),
     (ex.experiment_ensemble, {"rule": "book"}, "rule='book'"),
-    (ex.experiment_ensemble, {"n_iterations": 80, "ensemble_at": 100}, "ensemble_at=100 is outside the allowed range 1..79"),
+    (ex.experiment_ensemble, {"n_iterations": 80, "ensemble_at": 100}, r"ensemble_at=100 is outside the allowed range \[1, 79\]"),
     (ex.experiment_sizes, {"seed": -1}, "seed=-1"),
-    (ex.experiment_clusters, {"mismatch_cv": 4.0}, "mismatch_cv=4.0 is outside the allowed range 0..3"),
+    (ex.experiment_clusters, {"mismatch_cv": 4.0}, r"mismatch_cv=4.0 is outside the allowed range \[0, 3\]"),
 ])
 def test_experiments_check_their_arguments_before_running(tmp_path, fn, kw, match):
     with pytest.raises(ValueError, match=match):
