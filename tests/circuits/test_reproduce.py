@@ -64,3 +64,38 @@ def test_crashed_stage_fails_even_with_an_old_metrics_file(tmp_path, monkeypatch
     assert merged["claims"][0]["met"] is False
     assert merged["stages"]["crash"]["figures"] == []
     assert merged["failed_stages"] == ["crash"]
+
+
+def _claim(stage, text_start):
+    st = next(s for s in reproduce.STAGES if s.name == stage)
+    return next(c for c in st.claims if c.text.startswith(text_start))
+
+
+def test_phase_sequence_claim_merges_runs_split_by_slow_phases():
+    c = _claim("plastic-exp1", "phase sequence")
+    m = {"spice": {"phases": ["INC", "SL", "INC", "DEC", "SL", "INC"]}}
+    assert c.measure(m) == "INC→DEC" and c.check(c.measure(m))
+    m = {"spice": {"phases": ["SL", "DEC", "SL", "INC"]}}
+    assert not c.check(c.measure(m))
+
+
+def test_paradoxical_claims_need_recovery_and_use_the_per_trial_test():
+    good = {"trials_analysed": 63, "stats": {
+        k: {"log10_p_during_lt_before": -33.0, "log10_p_during_lt_after": -30.0, "p_after_vs_before": 0.7}
+        for k in ("pv", "pyr")}, "stats_per_neuron": {}}
+    st = next(s for s in reproduce.STAGES if s.name == "paradoxical")
+    assert all(c.check(c.measure(good)) for c in st.claims)
+    no_recovery = json.loads(json.dumps(good))
+    no_recovery["stats"]["pv"]["p_after_vs_before"] = 1e-6
+    no_recovery["stats"]["pv"]["log10_p_during_lt_after"] = -0.5
+    assert sum(not c.check(c.measure(no_recovery)) for c in st.claims) == 2
+    weak = json.loads(json.dumps(good))
+    weak["stats"]["pyr"]["log10_p_during_lt_before"] = -19.0  # p < 1e-18 but not < 1e-20
+    assert sum(not c.check(c.measure(weak)) for c in st.claims) == 1
+
+
+def test_no_inhibitory_claims_read_the_paired_test():
+    st = next(s for s in reproduce.STAGES if s.name == "no-inhibitory")
+    m = {"paired_test": {"pyr": {"p": 0.074}, "pv": {"p": 0.027}}}
+    assert [c.check(c.measure(m)) for c in st.claims] == [False, True]
+    assert not any(c.check(c.measure({"paired_test": {"pyr": {"p": None}, "pv": {"p": None}}})) for c in st.claims)

@@ -26,18 +26,68 @@ def test_summary_rms_fraction_and_correlations():
         wie = rng.uniform(1e-8, 1e-7)
         w = (wee, wie, 2 * wee + 1e-9 * rng.standard_normal(), 0.5 * wie)
         res[f"r{k}"] = _fake_result(k, k % 2, 20.0 + (1.0 if k % 2 else -1.0), 43.0, w, conv=k != 0)
+    # a run stuck far from the set-points, off the weight relation
+    res["stuck"] = _fake_result(99, 0, 2.0, 40.0, (1e-7, 1e-7, 1e-9, 1e-6), conv=False)
     s = ex.summarise_runs(res)
-    assert s["rms_e_hz"] == pytest.approx(1.0) and s["rms_i_hz"] == pytest.approx(3.0)
-    assert s["converged_fraction"] == pytest.approx(29 / 30)
+    assert s["rms_e_hz"] == pytest.approx(np.sqrt((30 * 1.0 + 18.0**2) / 31))
+    assert s["rms_i_hz"] == pytest.approx(np.sqrt(30 * 9.0 / 31))
+    assert s["converged_fraction"] == pytest.approx(29 / 31)
     for c in ("0", "1"):
         assert s["corr"][c]["wee_wei"][0] > 0.95 and s["corr"][c]["wee_wei"][1] < 1e-6
         assert s["corr"][c]["wie_wii"][0] == pytest.approx(1.0)
+    # correlations over converged runs only (chip 0: 14 of its 16 runs), every run in corr_all_runs
+    assert s["corr"]["0"]["n"] == 14 and s["corr"]["1"]["n"] == 15 and s["corr_all_runs"]["0"]["n"] == 16
+    assert s["corr_all_runs"]["0"]["wie_wii"][0] < 0.9
 
 
 def test_iterations_to_return():
     r = np.array([[50.0, 80.0]] * 5 + [[20.0, 40.0]] * 20)
     assert ex._iterations_to_return(r, {"pyr": 20.0, "pv": 40.0}) == 5
     assert ex._iterations_to_return(r[:8], {"pyr": 20.0, "pv": 40.0}) is None
+    # the implant's jump is one off-target iteration: it is not "returned", whatever the mean after it
+    jump = np.array([[35.0, 70.0]] + [[20.0, 40.0]] * 15)
+    assert ex._iterations_to_return(jump, {"pyr": 20.0, "pv": 40.0}) == 1
+    # on target at 3, but the 10-iteration mean from there is not
+    dip = np.array([[30.0, 40.0]] * 3 + [[20.0, 40.0]] + [[40.0, 40.0]] * 2 + [[20.0, 40.0]] * 12)
+    assert ex._iterations_to_return(dip, {"pyr": 20.0, "pv": 40.0}) == 6
+
+
+def test_paradoxical_stats_per_trial():
+    """during < before and < after (one-sided), after vs before (two-sided), over trials."""
+    from scipy.stats import ttest_rel
+    rng = np.random.default_rng(1)
+    before = rng.normal(40.0, 2.0, 20)
+    r = np.stack([before, before - 12.0 + rng.normal(0, 1.0, 20), before + rng.normal(0, 1.0, 20)], axis=1)
+    st = ex.paradoxical_stats(r)
+    assert st["n"] == 20 and st["df"] == 19
+    assert st["during_hz"] < st["before_hz"] and st["p_during_lt_before"] < 1e-10
+    assert st["p_during_lt_after"] == pytest.approx(ttest_rel(r[:, 1], r[:, 2], alternative="less").pvalue)
+    assert st["log10_p_during_lt_after"] == pytest.approx(np.log10(st["p_during_lt_after"]), abs=1e-6)
+    assert st["p_after_vs_before"] == pytest.approx(ttest_rel(r[:, 2], r[:, 0]).pvalue) and st["p_after_vs_before"] > 0.01
+    # no recovery: after stays down; during < after then fails
+    r2 = r.copy()
+    r2[:, 2] = r2[:, 1] + rng.normal(0, 1.0, 20)
+    st2 = ex.paradoxical_stats(r2)
+    assert st2["p_after_vs_before"] < 1e-10 and st2["p_during_lt_after"] > 0.01
+    assert ex.paradoxical_stats(r[:1]) == {}
+    with pytest.raises(ValueError, match="shape"):
+        ex.paradoxical_stats(r[:, :2])
+
+
+def test_paired_error_test_of_frozen_inhibition():
+    def m(e, i):
+        return {"final_rates_hz": {"pyr": [e], "pv": [i]}, "targets_hz": {"pyr": 20.0, "pv": 40.0}}
+    full = [m(20.0 + d, 40.0 - d) for d in (0.1, -0.2, 0.3, 0.0, 0.5, -0.1, 0.2, 0.4)]
+    worse = [m(20.0 + 3 * d, 40.0 + 5.0 + k) for k, d in enumerate((1, -1, 2, 1, -2, 1, 3, -1))]
+    t = ex.paired_error_test(worse, full, "pv")
+    assert t["n"] == 8 and t["frozen_worse"] == 8 and t["p"] == pytest.approx(1 / 256)
+    same = ex.paired_error_test(full, full, "pyr")
+    assert same["p"] == 1.0 and same["frozen_worse"] == 0
+    better = ex.paired_error_test(full, worse, "pv")
+    assert better["p"] > 0.9
+    assert np.isnan(ex.paired_error_test(full[:1], worse[:1], "pv")["p"])
+    with pytest.raises(ValueError, match="pair up"):
+        ex.paired_error_test(full, worse[:3], "pv")
 
 
 def test_cli_registers_every_experiment():
@@ -153,7 +203,7 @@ def test_log_t_cdf_matches_scipy_and_stays_finite_in_the_far_tail():
     res = ttest_rel(before - 3.0 + rng.normal(0.0, 0.3, 4000), before, alternative="less")
     assert res.pvalue == 0.0  # underflowed
     d = ex._t_less(res, 4000)
-    assert d["df"] == 3999 and d["t_during"] < -100 and np.isfinite(d["log10_p_during_lt_before"])
+    assert d["df"] == 3999 and d["t_during_lt_before"] < -100 and np.isfinite(d["log10_p_during_lt_before"])
     assert d["log10_p_during_lt_before"] < -308
 
 
