@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .rule import WEIGHTS  # noqa: E402
@@ -102,20 +103,31 @@ def plot_rate_space(init_rates, final_rates, chip_ids, targets_hz, path) -> Path
     return _save(fig, path)
 
 
-def plot_weight_scatter(currents, chip_ids, path) -> Path:
-    """Fig. 2e: final w_ee vs w_ei and w_ie vs w_ii (nA), one colour per chip."""
+def plot_weight_scatter(currents, chip_ids, path, converged=None) -> Path:
+    """Fig. 2e: final w_ee vs w_ei and w_ie vs w_ii (nA), one colour per chip.
+
+    ``converged`` (bool, per run): runs that did not converge are drawn as
+    crosses; the correlations in ``metrics.json`` use the converged ones.
+    """
     fig, axs = plt.subplots(1, 2, figsize=(9, 4))
     cmap = plt.get_cmap("tab10")
+    conv = np.ones(len(chip_ids), dtype=bool) if converged is None else np.asarray(converged, dtype=bool)
     for j, c in enumerate(np.unique(chip_ids)):
-        k = chip_ids == c
-        axs[0].scatter(currents[k, 0] * 1e9, currents[k, 2] * 1e9, color=cmap(j), s=14, label=f"chip {c}")
-        axs[1].scatter(currents[k, 1] * 1e9, currents[k, 3] * 1e9, color=cmap(j), s=14)
+        for ok in (True, False):
+            k = (chip_ids == c) & (conv == ok)
+            if not k.any():
+                continue
+            style = {"s": 14} if ok else {"s": 30, "marker": "x"}
+            label = f"chip {c}" if ok else f"chip {c}, not converged"
+            axs[0].scatter(currents[k, 0] * 1e9, currents[k, 2] * 1e9, color=cmap(j), label=label, **style)
+            axs[1].scatter(currents[k, 1] * 1e9, currents[k, 3] * 1e9, color=cmap(j), **style)
     for ax, (x, y) in zip(axs, (("w_ee", "w_ei"), ("w_ie", "w_ii"))):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short decade overlap
         ax.set_xlabel(f"{x} (nA)")
         ax.set_ylabel(f"{y} (nA)")
-    axs[0].legend()
+    axs[0].legend(fontsize=7)
     fig.suptitle("e  final weights")
     return _save(fig, path)
 

@@ -38,6 +38,10 @@ def test_summary_rms_fraction_and_correlations():
     # correlations over converged runs only (chip 0: 14 of its 16 runs), every run in corr_all_runs
     assert s["corr"]["0"]["n"] == 14 and s["corr"]["1"]["n"] == 15 and s["corr_all_runs"]["0"]["n"] == 16
     assert s["corr_all_runs"]["0"]["wie_wii"][0] < 0.9
+    assert s["rms_last_iteration_hz"] is None  # no per-iteration rates given
+    rates = {name: np.array([[[0.0, 0.0]], [[20.0 + 2.0, 40.0 - 6.0]]]) for name in res}
+    s = ex.summarise_runs({name: (m, {"rates_hz": rates[name]}) for name, (m, _) in res.items()})
+    assert s["rms_last_iteration_hz"] == pytest.approx({"pyr": 2.0, "pv": 6.0})
 
 
 def test_iterations_to_return():
