@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sys
 
 #: Exit status of a command that ran to the end but measured a figure outside its target
 #: (1 is what Python returns for any uncaught exception, so it cannot mean "ran").
 EXIT_TARGET_MISSED = 3
+#: Exit status of a command stopped by a bad value found after parsing (argparse's own is 2 too).
+EXIT_BAD_INPUT = 2
+#: Exit status after Ctrl-C (128 + SIGINT), as a shell reports it.
+EXIT_INTERRUPTED = 130
+#: Set this environment variable to see the traceback behind a one-line error.
+TRACEBACK_ENV = "EIBALANCE_TRACEBACK"
 
 
 def given_or(value, quick: bool, quick_default, full_default):
@@ -29,5 +37,33 @@ def build_parser(package: str, description: str, command_modules: tuple[str, ...
 
 
 def main(package: str, description: str, command_modules: tuple[str, ...], argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the command.  A command's ``--out`` folder first loses the previous run's
+    top-level results (:func:`circuits.jsonio.clear_outputs`), unless the command sets ``keeps_out``."""
+    from .jsonio import clear_outputs
     args = build_parser(package, description, command_modules).parse_args(argv)
+    if getattr(args, "out", None) is not None and not getattr(args, "keeps_out", False):
+        clear_outputs(args.out)
     return int(args.func(args) or 0)
+
+
+def run(package: str, description: str, command_modules: tuple[str, ...], argv: list[str] | None = None) -> int:
+    """:func:`main` for the command line: a bad value or an unusable path is one line on stderr
+    (exit 2), Ctrl-C one line saying what is kept (exit 130), instead of a traceback.
+
+    Programs calling :func:`main` get the exceptions themselves.  Setting
+    ``EIBALANCE_TRACEBACK=1`` re-raises, for the traceback behind a message.
+    """
+    prog = f"python -m {package}"
+    try:
+        return main(package, description, command_modules, argv)
+    except KeyboardInterrupt:
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        print(f"{prog}: interrupted. Files already written are kept and complete: stored runs of a sweep or "
+              "reproduction are reused when the same command is run again.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, OSError) as e:
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        print(f"{prog}: error: {e}\n(set {TRACEBACK_ENV}=1 to see where it was raised)", file=sys.stderr)
+        return EXIT_BAD_INPUT

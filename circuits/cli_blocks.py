@@ -19,7 +19,7 @@ def register(sub) -> None:
                        "(writes metrics.json and plots)", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=Path("runs/verify"), help="output folder (default runs/verify)")
-    p.add_argument("--seed", type=int, default=1, help="Monte Carlo seed (ngspice rndseed and mismatch draws)")
+    p.add_argument("--seed", type=int, default=1, help="Monte Carlo seed (ngspice rndseed and mismatch draws; default 1)")
     p.add_argument("--quick", action="store_true", help="fewer sweep points and a shorter train (< 2 min)")
     p.add_argument("--no-monte-carlo", action="store_true", help="skip the three tt_mm decks")
     p.add_argument("--regenerate-golden", action="store_true",

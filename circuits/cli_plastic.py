@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -15,19 +16,21 @@ def register(subparsers) -> None:
         description="Run experiment 1 (one plastic synapse, Büchel et al. 2021 Fig. 5) or 2 (plus a fixed "
                     "excitatory synapse, Fig. 6) on the sky130 netlist and on the behavioural model; write "
                     "plots and DIR/metrics.json.")
-    p.add_argument("--experiment", type=int, choices=(1, 2), default=1)
+    p.add_argument("--experiment", type=int, choices=(1, 2), default=1,
+                   help="1: one plastic synapse (Fig. 5); 2: plus a fixed excitatory synapse (Fig. 6) (default 1)")
     p.add_argument("--rate-hz", type=float, default=200.0, help="input rate (Hz), 20..300 (default 200)")
     p.add_argument("--duration", type=float, default=None, help="simulated time (s), default 0.5 (quick 0.3)")
-    p.add_argument("--mc", type=int, default=0, help="Monte Carlo instances of experiment 1 (tt_mm), 0 = none")
+    p.add_argument("--mc", type=int, default=0, help="Monte Carlo instances of experiment 1 (tt_mm), 0..200 (default 0 = none)")
     p.add_argument("--mc-model-draws", type=int, default=None,
                    help="virtual chips of the model in the MC, 2..100000 (default 200; quick 20)")
     p.add_argument("--no-spice", action="store_true", help="behavioural model only (also in the Monte Carlo)")
     p.add_argument("--mc-timeout", type=float, default=300.0,
-                   help="wall limit per Monte Carlo instance (s); an instance over it counts as not settled")
+                   help="wall limit per Monte Carlo instance (s), 10..36000 (default 300); an instance over it "
+                        "counts as not settled")
     p.add_argument("--workers", type=int, default=2,
-                   help="parallel ngspice processes of the Monte Carlo (one deck per instance)")
-    p.add_argument("--max-step", type=float, default=2e-4, help="SPICE maximum internal step (s)")
-    p.add_argument("--seed", type=int, default=1, help="seed of the Monte Carlo (ngspice and model)")
+                   help="parallel ngspice processes of the Monte Carlo (one deck per instance), 1..64 (default 2)")
+    p.add_argument("--max-step", type=float, default=2e-4, help="SPICE maximum internal step (s), 1e-9..1e-2 (default 2e-4)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the Monte Carlo (ngspice and model; default 1)")
     p.add_argument("--quick", action="store_true",
                    help="0.3 s runs, 20 model chips in the MC (options given explicitly still apply)")
     p.add_argument("--quiet", action="store_true")
@@ -43,6 +46,7 @@ def main(args: argparse.Namespace) -> int:
     from .jsonio import write_json
     from .plastic_model import ExperimentConfig, PlasticSynapseParams
     from .plotting_plastic import plot_experiment, plot_monte_carlo
+    from .spice import NGSPICE_SEED_MAX
 
     duration = given_or(args.duration, args.quick, 0.3, 0.5)
     draws = given_or(args.mc_model_draws, args.quick, 20, 200)
@@ -56,6 +60,10 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError(f"--workers={args.workers!r} is outside the allowed range [1, 64]")
     if args.mc and args.experiment != 1:
         raise ValueError("--mc runs experiment 1: use --experiment 1")
+    if not 0 <= args.seed <= NGSPICE_SEED_MAX - 200:  # instance k of the Monte Carlo uses seed + k
+        raise ValueError(f"--seed={args.seed!r} is outside the allowed range [0, {NGSPICE_SEED_MAX - 200}]")
+    if not (math.isfinite(args.max_step) and 1e-9 <= args.max_step <= 1e-2):
+        raise ValueError(f"--max-step={args.max_step!r} is outside the allowed range [1e-09, 0.01] (s)")
     cfg = ExperimentConfig(experiment=args.experiment, rate_hz=args.rate_hz, duration_s=duration)
     params = PlasticSynapseParams()
     out = args.out

@@ -14,11 +14,11 @@ def register(sub) -> None:
                    help="output folder (default runs/reproduction, with --full runs/reproduction-full: the two "
                         "modes train different runs under the same names, so they need their own folders)")
     p.add_argument("--full", action="store_true", help="paper-sized protocols instead of the quick ones")
-    p.add_argument("--seed", type=int, default=1, help="seed passed to every stage")
+    p.add_argument("--seed", type=int, default=1, help="seed passed to every stage, 0..2147482647 (default 1)")
     p.add_argument("--only", nargs="+", metavar="STAGE", choices=[s.name for s in STAGES],
                    help="run only these stages")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_main)
+    p.set_defaults(func=_main, keeps_out=True)  # the report merges with the folder's earlier stages
 
 
 def _main(args: argparse.Namespace) -> int:

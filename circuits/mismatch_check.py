@@ -24,6 +24,7 @@ import numpy as np
 from .constants import SPICE_TEMPERATURE_K, VDD_V, thermal_voltage
 from .jsonio import write_json
 from .mismatch import MismatchModel, sigma_vt
+from .spice import NGSPICE_SEED_MAX
 
 #: Drain-source voltage magnitude of the measurement (saturation, >> 4 U_T).
 VDS_V = 0.9
@@ -51,8 +52,9 @@ class MismatchCheckConfig:
     def __post_init__(self):
         if not isinstance(self.instances, int) or not (2 <= self.instances <= 4096):
             raise ValueError(f"instances={self.instances!r} is outside the allowed range 2..4096")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed={self.seed!r} must be a non-negative integer")
+        top = NGSPICE_SEED_MAX - 2 * len(self.geometries_um)  # deck k (nfet, pfet per geometry) uses seed + k
+        if not isinstance(self.seed, int) or not 0 <= self.seed <= top:
+            raise ValueError(f"seed={self.seed!r} is outside the allowed range 0..{top}")
         for w, l in self.geometries_um:
             sigma_vt(w, l, "nfet")  # validates the geometry
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from .cli import EXIT_TARGET_MISSED
-from .jsonio import write_json
+from .jsonio import atomic_write, write_json
 
 # --------------------------------------------------------------------------- claims
 
@@ -304,8 +304,22 @@ def _run_stage(stage: Stage, out: Path, full: bool, seed: int, quiet: bool) -> d
     with open(folder / "log.txt", "w") as log:
         log.write("$ " + " ".join(cmd) + "\n")
         log.flush()
-        proc = subprocess.run(cmd, stdout=log, stderr=None if not quiet else log,
-                              cwd=str(Path(__file__).resolve().parent.parent), env=os.environ.copy())
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.PIPE,
+                                cwd=str(Path(__file__).resolve().parent.parent), env=os.environ.copy())
+        err = bytearray()
+        try:
+            # stderr goes both to the terminal (progress, as it comes) and to log.txt (the error a failed stage shows)
+            for chunk in iter(lambda: proc.stderr.read1(65536), b""):
+                err += chunk
+                if not quiet:
+                    sys.stderr.buffer.write(chunk)
+                    sys.stderr.flush()
+            proc.wait()
+        finally:
+            if proc.poll() is None:  # interrupted here: the child got the same Ctrl-C; do not leave it behind
+                proc.kill()
+                proc.wait()
+            log.write(_without_redrawn_lines(err.decode(errors="replace")))
     wall = time.perf_counter() - t0
     metrics_file = folder / "metrics.json"
     metrics = None
@@ -326,6 +340,11 @@ def _run_stage(stage: Stage, out: Path, full: bool, seed: int, quiet: bool) -> d
             "figures": sorted(str(p.relative_to(out)) for p in folder.rglob("*.png"))}
 
 
+def _without_redrawn_lines(text: str) -> str:
+    """Terminal text as it last showed: of a line redrawn with carriage returns (a progress bar), its final state."""
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+
+
 def _evaluate(stage: Stage, result: dict) -> list[dict]:
     rows = []
     for c in stage.claims:
@@ -342,30 +361,83 @@ def _evaluate(stage: Stage, result: dict) -> list[dict]:
     return rows
 
 
+def _previous(out: Path, mode: str, seed: int) -> dict | None:
+    """The report already in ``out``, if any; one of another mode or seed is refused before anything is touched."""
+    f = out / "metrics.json"
+    if not f.exists():
+        return None
+    try:
+        prev = json.loads(f.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{f} is not valid JSON ({err}); remove it or choose another --out") from None
+    if prev.get("mode") != mode or prev.get("seed") != seed:
+        raise ValueError(f"{out} holds a {prev.get('mode')} reproduction with seed {prev.get('seed')}, this is a "
+                         f"{mode} one with seed {seed}: their stages share file names, so choose another --out "
+                         "(quick and --full default to runs/reproduction and runs/reproduction-full)")
+    return prev
+
+
+def _report(seed: int, mode: str, results: dict) -> dict:
+    """The report of ``results`` ({stage name: result}), stages and claims in the order of :data:`STAGES`."""
+    merged: dict = {"seed": seed, "mode": mode, "stages": {}, "claims": []}
+    for stage in STAGES:
+        if stage.name in results:
+            merged["stages"][stage.name] = results[stage.name]
+            merged["claims"].extend(_evaluate(stage, results[stage.name]))
+    merged["failed_stages"] = [n for n, r in merged["stages"].items() if r["status"] != "ok"]
+    return merged
+
+
 def run(out: Path, full: bool = False, seed: int = 1, only: list[str] | None = None, quiet: bool = False) -> dict:
-    """Run the stages (all, or those named in ``only``) and write metrics.json and index.html."""
+    """Run the stages (all, or those named in ``only``) and write metrics.json and index.html.
+
+    A folder that already holds a report of the same mode and seed keeps the
+    results of the stages not rerun (``only``), and the claims of every stage
+    are evaluated again; a report of another mode or seed is refused.  The
+    report is rewritten after each stage; a stage that is running or was
+    interrupted is shown as such.
+    """
     from tqdm import tqdm
 
     stages = [s for s in STAGES if not only or s.name in only]
     unknown = sorted(set(only or []) - {s.name for s in STAGES})
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; stages are {[s.name for s in STAGES]}")
+    from .spice import NGSPICE_SEED_MAX
+    if not 0 <= seed <= NGSPICE_SEED_MAX - 1000:
+        # the SPICE stages pass seed + k to ngspice for their k-th deck (Monte Carlo instances: k < 200)
+        raise ValueError(f"--seed={seed} is outside the allowed range 0..{NGSPICE_SEED_MAX - 1000}")
+    mode = "full" if full else "quick"
     out = Path(out).resolve()  # the stages run from the repository root
+    prev = _previous(out, mode, seed)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    merged: dict = {"seed": seed, "mode": "full" if full else "quick", "stages": {}, "claims": []}
+    results = {n: r for n, r in (prev or {}).get("stages", {}).items()
+               if n in {s.name for s in STAGES} and r.get("status") in ("ok", "failed")}
+
+    def publish(final: bool = False) -> dict:
+        merged = _report(seed, mode, results)
+        if final:
+            merged["wall_s"] = time.perf_counter() - t0
+        write_json(out / "metrics.json", merged)
+        write_index(merged, out)
+        return merged
+
     bar = tqdm(stages, desc="reproduction", disable=quiet, file=sys.stderr)
     for stage in bar:
         bar.set_postfix_str(stage.name)
-        result = _run_stage(stage, out, full, seed, quiet)
-        merged["stages"][stage.name] = result
-        merged["claims"].extend(_evaluate(stage, result))
-        write_json(out / "metrics.json", merged)
-    merged["wall_s"] = time.perf_counter() - t0
-    merged["failed_stages"] = [n for n, r in merged["stages"].items() if r["status"] != "ok"]
-    write_json(out / "metrics.json", merged)
-    write_index(merged, out)
-    return merged
+        results[stage.name] = {"status": "running", "command": "", "metrics": None,
+                               "error": "running (or stopped before it finished)", "figures": []}
+        publish()
+        try:
+            results[stage.name] = _run_stage(stage, out, full, seed, quiet)
+        except KeyboardInterrupt:
+            results[stage.name]["status"] = "interrupted"
+            results[stage.name]["error"] = "interrupted; run the stage again"
+            publish()
+            raise
+        publish()
+    return publish(final=True)
 
 
 # --------------------------------------------------------------------------- report
@@ -402,12 +474,14 @@ def write_index(merged: dict, out: Path) -> Path:
     titles = {s.name: s.title for s in STAGES}
     for name, r in merged["stages"].items():
         parts.append(f"<h2 id='{e(name)}'>{e(titles.get(name, name))}</h2>")
-        parts.append(f"<p><code>{e(r['command'])}</code> — {r['wall_s']:.1f} s — "
+        wall = f"{r['wall_s']:.1f} s" if r.get("wall_s") is not None else r["status"]
+        parts.append(f"<p><code>{e(r['command'])}</code> — {e(wall)} — "
                      f"<a href='{e(name)}/log.txt'>log</a>"
                      + (f" — <a href='{e(name)}/metrics.json'>metrics.json</a>" if r.get("metrics") is not None else "")
                      + "</p>")
         if r["status"] != "ok":
-            parts.append(f"<div class='failed'>stage failed: {e(str(r['error']))}</div>")
+            what = "stage failed" if r["status"] == "failed" else f"stage {r['status']}"
+            parts.append(f"<div class='failed'>{e(what)}: {e(str(r['error']))}</div>")
         rows = [c for c in merged["claims"] if c["stage"] == name]
         if rows:
             parts.append("<table><tr><th>figure</th><th>paper</th><th>target</th><th>measured</th><th></th></tr>")
@@ -422,5 +496,5 @@ def write_index(merged: dict, out: Path) -> Path:
         parts.append("</div>")
     parts.append("</body></html>")
     path = Path(out) / "index.html"
-    path.write_text("\n".join(parts))
+    atomic_write(path, lambda tmp: Path(tmp).write_text("\n".join(parts)))
     return path

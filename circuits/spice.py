@@ -45,6 +45,9 @@ DEBIAN_PACKAGES = "ngspice libngspice0 libngspice0-dev"
 #: Default wall-clock limit of one analysis (s).
 DEFAULT_TIMEOUT_S = 600.0
 
+#: Largest seed ngspice's ``setseed`` accepts (a C int).
+NGSPICE_SEED_MAX = 2**31 - 1
+
 
 class SpiceError(RuntimeError):
     """An ngspice failure, carrying ngspice's own output and the netlist name."""
@@ -497,8 +500,9 @@ def ngspice_version() -> int:
 
 
 def _run(text, name, command, analysis, seed, timeout_s) -> SpiceResult:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or not 0 <= seed <= NGSPICE_SEED_MAX):
+        raise ValueError(f"seed={seed!r} is outside ngspice's range of seeds 0..{NGSPICE_SEED_MAX}")
     return _Worker.call(text, name, command, analysis, seed, float(timeout_s))
 
 

@@ -19,4 +19,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run("ebn", DESCRIPTION, COMMAND_MODULES))

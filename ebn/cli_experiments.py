@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from circuits.cli import given_or
-from circuits.jsonio import write_json
+from circuits.jsonio import write_json, write_npz
 
 from .config import EBNConfig, TrainConfig
 
@@ -32,9 +32,15 @@ def _common(p: argparse.ArgumentParser, name: str, default_out: bool = True) -> 
 
 def _floats(text: str) -> list[float]:
     try:
-        return [float(v) for v in text.split(",") if v.strip()]
+        vals = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+    if len(set(vals)) != len(vals):  # a repeated value would count one cached run twice in the statistics
+        raise argparse.ArgumentTypeError(f"{text!r} repeats a value")
+    return vals
+
+
+_floats.__name__ = "list of numbers"
 
 
 def _write_json(path: Path, obj) -> None:
@@ -51,12 +57,13 @@ def register(subparsers) -> None:
                               description="Train a random EBN with the discrete rule (Büchel et al. 2021, "
                                           "Fig. 1); writes fig1.png, learning_curves.png, metrics.json, data.npz.")
     _common(p, "train")
-    p.add_argument("--neurons", type=int, default=20, help="N (default 20)")
+    p.add_argument("--neurons", type=int, default=20, help="N, 2..5000 (default 20)")
     p.add_argument("--iterations", type=int, default=None,
                    help="training iterations of 1 s (default 50; quick 10)")
     p.add_argument("--granularity", type=float, default=2.0, help="omega in weight units (default 2)")
     p.add_argument("--table", type=int, default=0, metavar="K",
-                   help="also train seeds seed..seed+K-1 and write the Fig. 1 metrics table (seed_table.json)")
+                   help="also train seeds seed..seed+K-1 and write the Fig. 1 metrics table (seed_table.json; "
+                        "default 0 = none)")
     p.set_defaults(func=cmd_train)
 
     p = subparsers.add_parser("granularity", help="final distance / decoding error vs omega",
@@ -104,12 +111,11 @@ def cmd_train(args) -> int:
     m = experiments.fig1_summary(res)
     m["config"] = cfg.to_dict()
     m["train_config"] = tcfg.to_dict()
-    _write_json(out / "metrics.json", m)
-    np.savez_compressed(out / "data.npz", D=res.net.D, W_initial=res.W_initial, W_learned=res.W_learned,
-                        W_optimal=res.net.optimal_weights(),
-                        **{f"curve_{k}": np.asarray(v) for k, v in res.curves.items()})
+    write_npz(out / "data.npz", D=res.net.D, W_initial=res.W_initial, W_learned=res.W_learned,
+              W_optimal=res.net.optimal_weights(), **{f"curve_{k}": np.asarray(v) for k, v in res.curves.items()})
     plotting.plot_fig1(res, out / "fig1.png")
     plotting.plot_learning_curves(res.curves, m["optimal"], out / "learning_curves.png")
+    _write_json(out / "metrics.json", m)  # last: its presence means the files beside it are this run's
     if not args.quiet:
         print(_fig1_line(m))
     if args.table:

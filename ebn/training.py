@@ -119,7 +119,10 @@ def evaluate(net: Network, W: np.ndarray, vset: SignalSet, tcfg: TrainConfig, *,
     rate = metrics.mean_rate(counts, len(test) * (n_steps - skip) * cfg.dt)
     ev = Evaluation(err, rate, float(np.mean(spars)), decoding_error_tau_mem=err_slow)
     if with_distance:
-        ev.distance, ev.scale = metrics.weight_distance(W, net.optimal_weights())
+        if np.any(W[~np.eye(W.shape[0], dtype=bool)]):
+            ev.distance, ev.scale = metrics.weight_distance(W, net.optimal_weights())
+        else:  # a grid coarser than every weight (or one neuron) leaves no recurrent weight: no distance
+            ev.distance, ev.scale = float("nan"), 0.0
     if keep_example:
         ev.example_x = vset.xs[nf]
         ev.example_xhat = sims[nf].r @ Wout
@@ -173,6 +176,8 @@ def train(cfg: EBNConfig, tcfg: TrainConfig, seed: int, *, chip: Chip | None = N
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    if cfg.n_neurons < 2:  # a single neuron simulates (EBNConfig allows it) but has no recurrent weight to learn
+        raise ValueError(f"n_neurons={cfg.n_neurons} is outside the allowed range for training [2, 5000]")
     t0 = time.perf_counter()
     net = build_network(cfg, _rng(seed, "decoder"), chip)
     if W_init is None:

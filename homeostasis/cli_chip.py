@@ -30,14 +30,15 @@ def cmd_neurons(args) -> int:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     rates = res.pop("_rates")
+    from circuits.jsonio import write_npz
+    write_npz(out / "data.npz", **{f"rates_{k}": v for k, v in rates.items()}, dc_a=np.asarray(cfg.fi_currents_a))
+    plot_membrane_traces(res, out / "fig1c_membrane_traces.png")
+    plot_fi_curves(res, out / "fig1d_fi_curves.png")
+    # last: its presence means the files beside it are this run's
     _write_json(out / "metrics.json", {"seed": args.seed, **{k: v for k, v in res.items() if k != "traces"},
                                        "trace_levels": {t: [{"neuron": s["neuron"], "dc_a": [lv["dc_a"] for lv in s["levels"]],
                                                              "n_spikes": [len(lv["spike_times_s"]) for lv in s["levels"]]}
                                                             for s in res["traces"][t]] for t in res["traces"]}})
-    np.savez_compressed(out / "data.npz", **{f"rates_{k}": v for k, v in rates.items()},
-                        dc_a=np.asarray(cfg.fi_currents_a))
-    plot_membrane_traces(res, out / "fig1c_membrane_traces.png")
-    plot_fi_curves(res, out / "fig1d_fi_curves.png")
     if not args.quiet:
         print("\n".join(summary_lines(res)))
         print(f"wrote {out}/metrics.json, data.npz, fig1c_membrane_traces.png, fig1d_fi_curves.png")
@@ -93,7 +94,7 @@ def register(subparsers) -> None:
                               description="Simulated seconds per wall second of the 200/50 E/I network "
                                           "(p = 0.1) on one core, side by side with Brian2; dt convergence.")
     p.add_argument("--out", type=Path, default=None, help="results folder (metrics.json); none: print only")
-    p.add_argument("--seed", type=int, default=0, help="chip and network seed, >= 0")
+    p.add_argument("--seed", type=int, default=0, help="chip and network seed, >= 0 (default 0)")
     p.add_argument("--quick", action="store_true", help="short version (2 s instead of 10 s)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--no-brian2", action="store_true", help="skip the Brian2 side")

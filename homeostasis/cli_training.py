@@ -7,18 +7,28 @@ iterations, repetitions and inits) that finishes in minutes.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from circuits.cli import given_or
+from circuits.jsonio import dumps
+from circuits.validation import check_range
 
 from . import experiments as ex
 
 
-def _nonneg_int(s: str) -> int:
+#: Seeds are drawn from and passed on as 62-bit integers.
+SEED_MAX = 2**62
+
+
+def _seed(s: str) -> int:
     v = int(s)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{s} must be >= 0")
+    if not 0 <= v <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"{s} is outside the allowed range 0..2**62 ({SEED_MAX})")
     return v
+
+
+_seed.__name__ = "seed"  # argparse names the type in "invalid <type> value"
 
 
 def _pos_int(s: str) -> int:
@@ -28,9 +38,25 @@ def _pos_int(s: str) -> int:
     return v
 
 
+_pos_int.__name__ = "positive integer"
+
+#: (full, quick) number of initialisations per chip and of chips of each experiment.
+INITS = {"sweep": (20, 4), "regime": (6, 2), "paradoxical": (8, 2), "no-inhibitory": (8, 2), "ensemble": (4, 2),
+         "sizes": (3, 1), "clusters": (3, 1)}
+CHIPS = {"sweep": (3, 2), "regime": (2, 1), "paradoxical": (2, 1)}
+
+
+def _inits(args, name: str) -> int:
+    return given_or(args.inits, args.quick, INITS[name][1], INITS[name][0])
+
+
+def _chips(args, name: str) -> int:
+    return given_or(args.chips, args.quick, CHIPS[name][1], CHIPS[name][0])
+
+
 def _common(p: argparse.ArgumentParser, name: str, sweep: bool = False, quick_iterations: int = 60) -> None:
     p.add_argument("--out", type=Path, default=Path("runs") / name, help="output folder (default %(default)s)")
-    p.add_argument("--seed", type=_nonneg_int, default=0,
+    p.add_argument("--seed", type=_seed, default=0,
                    help="run seed: initial weights, network, kick delays, trial noise, rounding (default 0)")
     p.add_argument("--quick", action="store_true", help="short version (minutes)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -41,12 +67,15 @@ def _common(p: argparse.ArgumentParser, name: str, sweep: bool = False, quick_it
                    help="'text': paper text (alpha 0.05, f = rate); 'code': authors' code "
                         "(alpha 0.005, f = max(1, rate), |dw| <= 5); 'clipped': alpha 0.05 with "
                         "f = max(1, rate), |dw| <= 5")
-    p.add_argument("--dt", type=float, default=None, help="chip integration step in s (default: chip model's)")
-    p.add_argument("--mismatch-cv", type=float, default=0.2, help="chip mismatch CV (default 0.2)")
+    p.add_argument("--dt", type=float, default=None,
+                   help="chip integration step in s, 1e-6..1e-3 (default 1e-4)")
+    p.add_argument("--mismatch-cv", type=float, default=0.2,
+                   help="chip mismatch CV, 0..3 (default 0.2, the paper's; 0 = nominal chip)")
     if sweep:
         p.add_argument("--workers", type=_pos_int, default=2, help="parallel processes (default 2)")
         p.add_argument("--scheduler", default=None,
-                       help="'local' (Dask LocalCluster) or a Dask scheduler address; default a process pool")
+                       help="'processes' (the default: a pool of --workers), 'serial', 'local' (a Dask "
+                            "LocalCluster) or a Dask scheduler address such as tcp://host:8786")
         p.add_argument("--runs", type=Path, default=None,
                        help="folder of finished trainings to reuse/extend (e.g. a sweep's --out)")
 
@@ -74,7 +103,7 @@ def _sweep_kw(args) -> dict:
 
 def _report(metrics: dict, out: Path, keys) -> int:
     shown = {k: metrics[k] for k in keys if k in metrics}
-    print(json.dumps(shown, indent=1, default=str))
+    print(dumps(shown, indent=1))
     print(f"results in {out}", file=sys.stderr)
     return 0
 
@@ -85,27 +114,26 @@ def cmd_train(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    inits = args.inits or (4 if args.quick else 20)
-    chips = args.chips or (2 if args.quick else 3)
-    m = ex.experiment_sweep(args.out, inits=inits, chips=chips, seed=args.seed, **_base(args), **_sweep_kw(args))
+    m = ex.experiment_sweep(args.out, inits=_inits(args, "sweep"), chips=_chips(args, "sweep"), seed=args.seed, **_base(args), **_sweep_kw(args))
     return _report(m, args.out, ("inits", "chips", "converged_fraction", "rms_e_hz", "rms_i_hz", "self_sustained", "corr"))
 
 
 def cmd_regime(args) -> int:
-    m = ex.experiment_regime(args.out, inits=args.inits or (2 if args.quick else 6), chips=args.chips or (1 if args.quick else 2),
+    m = ex.experiment_regime(args.out, inits=_inits(args, "regime"), chips=_chips(args, "regime"),
                              seed=args.seed, **_base(args), **_sweep_kw(args))
     return _report(m, args.out, ("networks", "mean_corr", "mean_cv2", "active_fraction", "active_rate_pct_hz", "sustained_fraction", "asynchronous_irregular"))
 
 
 def cmd_paradoxical(args) -> int:
-    m = ex.experiment_paradoxical(args.out, inits=args.inits or (2 if args.quick else 8),
-                                  chips=args.chips or (1 if args.quick else 2), seed=args.seed,
+    check_range("--dc-na", args.dc_na, 0.0, 1000.0, lo_open=True)  # nA; the experiment takes A
+    m = ex.experiment_paradoxical(args.out, inits=_inits(args, "paradoxical"),
+                                  chips=_chips(args, "paradoxical"), seed=args.seed,
                                   dc_a=args.dc_na * 1e-9, trials=args.trials, **_base(args), **_sweep_kw(args))
     return _report(m, args.out, ("trials_analysed", "trials_fully_suppressed", "stats", "stats_per_neuron", "paradoxical"))
 
 
 def cmd_no_inhibitory(args) -> int:
-    m = ex.experiment_no_inhibitory(args.out, inits=args.inits or (2 if args.quick else 8), chip_seed=args.chip_seed,
+    m = ex.experiment_no_inhibitory(args.out, inits=_inits(args, "no-inhibitory"), chip_seed=args.chip_seed,
                                     seed=args.seed, **_base(args), **_sweep_kw(args))
     return _report(m, args.out, ("full", "no_inhibitory"))
 
@@ -115,7 +143,7 @@ def cmd_ensemble(args) -> int:
     at = args.at if args.at is not None else (n * 5) // 8
     kw = _base(args)
     kw["n_iterations"] = n
-    m = ex.experiment_ensemble(args.out, inits=args.inits or (2 if args.quick else 4), seed=args.seed,
+    m = ex.experiment_ensemble(args.out, inits=_inits(args, "ensemble"), seed=args.seed,
                                chip_seed=args.chip_seed, ensemble_at=at, **kw, **_sweep_kw(args))
     return _report(m, args.out, ("shown_seed", "rates_before_hz", "rates_peak_after_implant_hz", "final_rates_hz",
                                  "iterations_to_return", "networks_converged_before_implant", "returned",
@@ -123,13 +151,13 @@ def cmd_ensemble(args) -> int:
 
 
 def cmd_sizes(args) -> int:
-    m = ex.experiment_sizes(args.out, inits=args.inits or (1 if args.quick else 3), chip_seed=args.chip_seed,
+    m = ex.experiment_sizes(args.out, inits=_inits(args, "sizes"), chip_seed=args.chip_seed,
                             seed=args.seed, **_base(args), **_sweep_kw(args))
     return _report(m, args.out, ("table",))
 
 
 def cmd_clusters(args) -> int:
-    m = ex.experiment_clusters(args.out, inits=args.inits or (1 if args.quick else 3), seed=args.seed,
+    m = ex.experiment_clusters(args.out, inits=_inits(args, "clusters"), seed=args.seed,
                                chip_seed=args.chip_seed, **_base(args), **_sweep_kw(args))
     return _report(m, args.out, ("final_rates_hz", "converged_per_cluster", "clusters_converged_all_runs",
                                  "runs_all_converged", "runs"))
@@ -151,13 +179,16 @@ def register(subparsers) -> None:
         p = subparsers.add_parser(name, help=help_, description=help_)
         _common(p, name, sweep, quick_iterations=_ENSEMBLE_QUICK_ITERATIONS if name == "ensemble" else 60)
         if name in ("train", "no-inhibitory", "ensemble", "sizes", "clusters"):
-            p.add_argument("--chip-seed", type=_nonneg_int, default=0, help="virtual chip (mismatch) seed (default 0)")
+            p.add_argument("--chip-seed", type=_seed, default=0, help="virtual chip (mismatch) seed (default 0)")
         if name in ("sweep", "regime", "paradoxical", "no-inhibitory", "ensemble", "sizes", "clusters"):
-            p.add_argument("--inits", type=_pos_int, default=None, help="initialisations (per chip)")
+            p.add_argument("--inits", type=_pos_int, default=None,
+                           help=f"initialisations per chip (default {INITS[name][0]}; quick {INITS[name][1]})")
         if name in ("sweep", "regime", "paradoxical"):
-            p.add_argument("--chips", type=_pos_int, default=None, help="number of chips (chip seeds 0..M-1)")
+            p.add_argument("--chips", type=_pos_int, default=None,
+                           help=f"number of chips, chip seeds 0..M-1 (default {CHIPS[name][0]}; quick {CHIPS[name][1]})")
         if name == "paradoxical":
-            p.add_argument("--dc-na", type=float, default=0.1, help="DC into every PV neuron (nA, default 0.1)")
+            p.add_argument("--dc-na", type=float, default=0.1,
+                           help="DC into every PV neuron in nA, (0, 1000] (default 0.1)")
             p.add_argument("--trials", type=_pos_int, default=4, help="trials per converged network (default 4)")
         if name == "ensemble":
             p.add_argument("--at", type=_pos_int, default=None,

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from circuits.jsonio import write_json
+from circuits.jsonio import write_json, write_npz
 from circuits.validation import check_range
 from circuits.mismatch import stream_seed
 
@@ -160,10 +160,11 @@ def _write(out: Path, metrics: dict, arrays: dict | None = None) -> None:
     metrics = dict(metrics)
     metrics.setdefault("platform", {"python": platform.python_version(), "machine": platform.machine(),
                                     "cpus": os.cpu_count()})
-    # an undefined figure (e.g. a mean over no converged network) is written as null, never NaN
-    write_json(out / "metrics.json", metrics, indent=1)
     if arrays:
-        np.savez_compressed(out / "data.npz", **arrays)
+        write_npz(out / "data.npz", **arrays)
+    # metrics.json last: its presence means the data beside it is this run's.  An undefined figure
+    # (e.g. a mean over no converged network) is written as null, never NaN
+    write_json(out / "metrics.json", metrics, indent=1)
 
 
 def _rms(x) -> float:

@@ -50,20 +50,75 @@ def test_unknown_stage_name():
 
 
 def test_crashed_stage_fails_even_with_an_old_metrics_file(tmp_path, monkeypatch):
-    """A command that raises exits 1; the stage must not be read from a previous run's metrics.json."""
-    crash = reproduce.Stage("crash", "a command that raises on a bad seed", ("ebn", "train", "--quick"),
-                            ("ebn", "train"),
+    """A command that stops on a bad value exits 2; the stage must not be read from a previous run's
+    metrics.json, and its error (stderr) is in the report even without --quiet."""
+    crash = reproduce.Stage("crash", "a command that stops on a bad value",
+                            ("ebn", "train", "--quick", "--neurons", "1"), ("ebn", "train"),
                             (reproduce.Claim("x", "y", "z", lambda m: m["x"], lambda v: v == 1),))
     monkeypatch.setattr(reproduce, "STAGES", (crash,))
     (tmp_path / "crash").mkdir()
     (tmp_path / "crash" / "metrics.json").write_text('{"x": 1}')
     (tmp_path / "crash" / "old.png").write_bytes(b"")
-    merged = reproduce.run(tmp_path, seed=-1, quiet=True)
+    merged = reproduce.run(tmp_path, quiet=False)
     assert merged["stages"]["crash"]["status"] == "failed"
-    assert merged["stages"]["crash"]["returncode"] == 1
+    assert merged["stages"]["crash"]["returncode"] == 2
+    assert "n_neurons=1 is outside the allowed range" in merged["stages"]["crash"]["error"]
+    assert "n_neurons=1" in (tmp_path / "crash" / "log.txt").read_text()
     assert merged["claims"][0]["met"] is False
     assert merged["stages"]["crash"]["figures"] == []
     assert merged["failed_stages"] == ["crash"]
+
+
+def test_bad_seed_is_refused_before_any_stage(tmp_path):
+    with pytest.raises(ValueError, match="--seed=-1 is outside"):
+        reproduce.run(tmp_path / "r", seed=-1, quiet=True)
+    with pytest.raises(ValueError, match="--seed=2147483647 is outside"):
+        reproduce.run(tmp_path / "r", seed=2**31 - 1, quiet=True)
+    assert not (tmp_path / "r").exists()
+
+
+def _quick_stages(monkeypatch):
+    a = reproduce.Stage("a", "first", ("circuits", "--help"), ("circuits", "--help"),
+                        (reproduce.Claim("a ran", "", "", lambda m: 1, lambda v: True),))
+    b = reproduce.Stage("b", "second", ("ebn", "--help"), ("ebn", "--help"))
+    monkeypatch.setattr(reproduce, "STAGES", (a, b))
+
+
+def test_only_keeps_the_other_stages_and_another_mode_is_refused(tmp_path, monkeypatch):
+    _quick_stages(monkeypatch)
+    reproduce.run(tmp_path, quiet=True)
+    merged = reproduce.run(tmp_path, only=["b"], quiet=True)
+    assert list(merged["stages"]) == ["a", "b"]  # a's result kept, in the stages' order
+    assert [c["claim"] for c in merged["claims"]] == ["a ran"]
+    assert "second" in (tmp_path / "index.html").read_text() and "first" in (tmp_path / "index.html").read_text()
+    before = (tmp_path / "metrics.json").read_text()
+    for kw in ({"full": True}, {"seed": 2}):
+        with pytest.raises(ValueError, match="choose another --out"):
+            reproduce.run(tmp_path, only=["a"], quiet=True, **kw)
+    assert (tmp_path / "metrics.json").read_text() == before  # nothing touched
+
+
+def test_interrupted_stage_is_shown_as_interrupted(tmp_path, monkeypatch):
+    _quick_stages(monkeypatch)
+
+    def stop(stage, *a, **k):
+        if stage.name == "b":
+            raise KeyboardInterrupt
+        return real(stage, *a, **k)
+    real = reproduce._run_stage
+    monkeypatch.setattr(reproduce, "_run_stage", stop)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce.run(tmp_path, quiet=True)
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    # a ran to its end (it writes no metrics.json, so it is a failed stage); b was stopped
+    assert m["stages"]["a"]["status"] == "failed" and m["stages"]["b"]["status"] == "interrupted"
+    assert m["failed_stages"] == ["a", "b"] and "no metrics.json" in m["stages"]["a"]["error"]
+    assert "stage interrupted" in (tmp_path / "index.html").read_text()
+    # the next run reruns it and keeps a
+    monkeypatch.setattr(reproduce, "_run_stage", real)
+    merged = reproduce.run(tmp_path, only=["b"], quiet=True)
+    assert list(merged["stages"]) == ["a", "b"] and merged["stages"]["a"]["command"].endswith("--quiet")
+    assert merged["stages"]["b"]["status"] == "failed" and "no metrics.json" in merged["stages"]["b"]["error"]
 
 
 def _claim(stage, text_start):
