@@ -37,12 +37,8 @@ def build_parser(package: str, description: str, command_modules: tuple[str, ...
 
 
 def main(package: str, description: str, command_modules: tuple[str, ...], argv: list[str] | None = None) -> int:
-    """Parse ``argv`` and run the command.  A command's ``--out`` folder first loses the previous run's
-    top-level results (:func:`circuits.jsonio.clear_outputs`), unless the command sets ``keeps_out``."""
-    from .jsonio import clear_outputs
+    """Parse ``argv`` and run the command (its exceptions propagate; :func:`run` is the command line's)."""
     args = build_parser(package, description, command_modules).parse_args(argv)
-    if getattr(args, "out", None) is not None and not getattr(args, "keeps_out", False):
-        clear_outputs(args.out)
     return int(args.func(args) or 0)
 
 

@@ -97,6 +97,8 @@ def _main(args: argparse.Namespace) -> int:
     plot_traff_comparator(metrics["traff_comparator"], args.out / "traff_comparator.png")
     if "mismatch" in metrics:
         plot_mismatch(metrics["mismatch"], args.out / "mismatch.png")
+    else:  # a previous run's Monte Carlo figure must not sit beside metrics without one
+        (args.out / "mismatch.png").unlink(missing_ok=True)
     clean = blocks.strip_waves(metrics)
     clean["quick"] = bool(args.quick)
     write_json(args.out / "metrics.json", clean)

@@ -18,7 +18,7 @@ def register(sub) -> None:
     p.add_argument("--only", nargs="+", metavar="STAGE", choices=[s.name for s in STAGES],
                    help="run only these stages")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_main, keeps_out=True)  # the report merges with the folder's earlier stages
+    p.set_defaults(func=_main)
 
 
 def _main(args: argparse.Namespace) -> int:

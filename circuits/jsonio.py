@@ -81,26 +81,3 @@ def write_npz(path, **arrays) -> None:
             np.savez_compressed(fh, **arrays)
 
     atomic_write(path, write)
-
-
-#: The files a command writes at the top of its ``--out`` folder: removed before it runs, so that a
-#: folder never shows a previous run's figures or tables beside this run's metrics.json.
-OUTPUT_PATTERNS = ("metrics.json", "data.npz", "*.png", "seed_table.json", "seed_table.md")
-
-
-def clear_outputs(folder) -> list[Path]:
-    """Remove a previous run's :data:`OUTPUT_PATTERNS` from ``folder`` (subfolders such as stored runs stay).
-
-    Returns the paths removed.  A missing folder, or a path that is not a
-    folder, is left alone (the command reports it).
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    gone = []
-    for pattern in OUTPUT_PATTERNS:
-        for f in folder.glob(pattern):
-            if f.is_file():
-                f.unlink()
-                gone.append(f)
-    return gone

@@ -94,7 +94,11 @@ class Stage:
 
 
 def _corr_shown(m, key):
-    """Smallest correlation over the chips if every chip's p < 0.05, else the failing pair as text (a miss)."""
+    """Smallest correlation over the chips if every chip's p < 0.05, else the reason as text (a miss)."""
+    undefined = [c for c, v in m["corr"].items() if not (_num(v[key][0]) and _num(v[key][1]))]
+    if undefined:  # fewer than 3 converged runs on a chip, or constant weights: no correlation
+        return f"undefined on chip {', '.join(undefined)} (converged runs: " + \
+            ", ".join(str(m["corr"][c].get("n", "?")) for c in undefined) + ")"
     rows = list(m["corr"].values())
     r = min(v[key][0] for v in rows)
     worst_p = max(v[key][1] for v in rows)
@@ -262,7 +266,8 @@ STAGES: tuple[Stage, ...] = (
              for pop in ("PV", "Pyr")),
            Claim("trials analysed", "14", "≥ 14", lambda m: m["trials_analysed"], _ge(14), "{:.0f}"))),
     Stage("no-inhibitory", "Without inhibitory plasticity (Fig. 4)",
-          ("homeostasis", "no-inhibitory", "--quick", *_RULE), ("homeostasis", "no-inhibitory", *_RULE),
+          # quick: 5 inits, the fewest whose paired one-sided Wilcoxon can reach p < 0.05 (1/32)
+          ("homeostasis", "no-inhibitory", "--quick", "--inits", "5", *_RULE), ("homeostasis", "no-inhibitory", *_RULE),
           tuple(Claim(f"frozen w_ei, w_ii: {pop} error larger than with the full rule, same inits "
                       "(p, one-sided Wilcoxon)", paper, "< 0.05",
                       lambda m, pop=pop: m["paired_test"][pop.lower()]["p"], _le(0.05), "{:.2g}")
@@ -301,16 +306,19 @@ def _run_stage(stage: Stage, out: Path, full: bool, seed: int, quiet: bool) -> d
     if quiet:
         cmd.append("--quiet")
     t0 = time.perf_counter()
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
     with open(folder / "log.txt", "w") as log:
         log.write("$ " + " ".join(cmd) + "\n")
         log.flush()
+        # a stage's error keeps its traceback in the log (the command line alone would print one line)
+        env = dict(os.environ, EIBALANCE_TRACEBACK="1")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.PIPE,
-                                cwd=str(Path(__file__).resolve().parent.parent), env=os.environ.copy())
-        err = bytearray()
+                                cwd=str(Path(__file__).resolve().parent.parent), env=env)
+        lines = _LogLines(log)
         try:
             # stderr goes both to the terminal (progress, as it comes) and to log.txt (the error a failed stage shows)
             for chunk in iter(lambda: proc.stderr.read1(65536), b""):
-                err += chunk
+                lines.feed(chunk.decode(errors="replace"))
                 if not quiet:
                     sys.stderr.buffer.write(chunk)
                     sys.stderr.flush()
@@ -319,7 +327,7 @@ def _run_stage(stage: Stage, out: Path, full: bool, seed: int, quiet: bool) -> d
             if proc.poll() is None:  # interrupted here: the child got the same Ctrl-C; do not leave it behind
                 proc.kill()
                 proc.wait()
-            log.write(_without_redrawn_lines(err.decode(errors="replace")))
+            lines.close()
     wall = time.perf_counter() - t0
     metrics_file = folder / "metrics.json"
     metrics = None
@@ -336,13 +344,34 @@ def _run_stage(stage: Stage, out: Path, full: bool, seed: int, quiet: bool) -> d
     # EXIT_TARGET_MISSED: the command ran but reported a missed target; the claims show which
     status = "ok" if error is None else "failed"
     return {"status": status, "returncode": proc.returncode, "wall_s": wall, "command": " ".join(cmd),
+            "started": started,
             "metrics": metrics, "error": error,
             "figures": sorted(str(p.relative_to(out)) for p in folder.rglob("*.png"))}
 
 
-def _without_redrawn_lines(text: str) -> str:
-    """Terminal text as it last showed: of a line redrawn with carriage returns (a progress bar), its final state."""
-    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+class _LogLines:
+    """Writes terminal text to a log line by line as it comes, each line as it last showed: of a line
+    redrawn with carriage returns (a progress bar), its final state."""
+
+    def __init__(self, fh):
+        self.fh, self.partial = fh, ""
+
+    @staticmethod
+    def _shown(line: str) -> str:
+        line = line[:-1] if line.endswith("\r") else line  # a \r\n line ending
+        return line.rsplit("\r", 1)[-1]
+
+    def feed(self, text: str) -> None:
+        *done, self.partial = (self.partial + text).split("\n")
+        if done:
+            self.fh.write("".join(self._shown(x) + "\n" for x in done))
+            self.fh.flush()
+
+    def close(self) -> None:
+        if self.partial:
+            self.fh.write(self._shown(self.partial) + "\n")
+        self.partial = ""
+        self.fh.flush()
 
 
 def _evaluate(stage: Stage, result: dict) -> list[dict]:
@@ -475,6 +504,8 @@ def write_index(merged: dict, out: Path) -> Path:
     for name, r in merged["stages"].items():
         parts.append(f"<h2 id='{e(name)}'>{e(titles.get(name, name))}</h2>")
         wall = f"{r['wall_s']:.1f} s" if r.get("wall_s") is not None else r["status"]
+        if r.get("started"):
+            wall += f", started {r['started']}"
         parts.append(f"<p><code>{e(r['command'])}</code> — {e(wall)} — "
                      f"<a href='{e(name)}/log.txt'>log</a>"
                      + (f" — <a href='{e(name)}/metrics.json'>metrics.json</a>" if r.get("metrics") is not None else "")

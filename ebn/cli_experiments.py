@@ -118,6 +118,8 @@ def cmd_train(args) -> int:
     _write_json(out / "metrics.json", m)  # last: its presence means the files beside it are this run's
     if not args.quiet:
         print(_fig1_line(m))
+    for f in ("seed_table.json", "seed_table.md"):  # a previous run's table must not pass for this run's
+        (out / f).unlink(missing_ok=True)
     if args.table:
         seeds = range(args.seed, args.seed + args.table)
         with _bar(args.table, args.quiet, "seeds") as bar:

@@ -24,7 +24,7 @@ def cmd_neurons(args) -> int:
     from .plotting_chip import plot_fi_curves, plot_membrane_traces
 
     if args.seed < 0:
-        raise SystemExit(f"--seed={args.seed} must be >= 0")
+        raise ValueError(f"--seed={args.seed} must be >= 0")
     cfg = quick_config(args.seed) if args.quick else NeuronsConfig(chip_seed=args.seed)
     res = run_neurons(cfg, quiet=args.quiet)
     out = args.out

@@ -190,6 +190,11 @@ def cv2_isi_trials(trials, population, min_isis: int = 4) -> tuple[np.ndarray, n
     cv2, rates_hz : float64 arrays (n_qualifying_neurons,)
         CV^2 (sample variance over mean^2) and each neuron's rate: its spikes
         over the summed windows.
+
+    A neuron whose rate differs between trials has its rate change counted
+    as irregularity too (regular at 10 Hz in one trial and 20 Hz in another
+    reads 0.13); the trials of one trained network share its weights, so its
+    neurons' rates change little between them.
     """
     if min_isis < 2:
         raise ValueError(f"min_isis={min_isis!r} must be >= 2 (a variance needs two intervals)")

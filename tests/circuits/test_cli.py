@@ -1,4 +1,4 @@
-"""The shared command-line dispatcher: one-line errors, Ctrl-C, and fresh output folders."""
+"""The shared command-line dispatcher: one-line errors and Ctrl-C; outputs of a rerun."""
 import json
 import os
 import subprocess
@@ -7,7 +7,6 @@ import sys
 import pytest
 
 from circuits import cli
-from circuits.jsonio import clear_outputs
 
 
 def _cli(*args, env_extra=None):
@@ -26,6 +25,15 @@ def test_bad_value_is_one_line_with_exit_2(tmp_path):
     (tmp_path / "afile").write_text("")
     r = _cli("ebn", "train", "--quick", "--out", str(tmp_path / "afile" / "x"))
     assert r.returncode == 2 and "afile" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("homeostasis", "neurons", "--quick", "--seed", "-1", "--out", str(tmp_path / "n"))
+    assert r.returncode == 2 and "--seed=-1 must be >= 0" in r.stderr
+    # a bad value leaves the folder of a previous run alone
+    prev = tmp_path / "prev"
+    prev.mkdir()
+    (prev / "metrics.json").write_text("{}")
+    (prev / "photo.png").write_text("")
+    r = _cli("homeostasis", "train", "--quick", "--mismatch-cv", "5", "--out", str(prev))
+    assert r.returncode == 2 and sorted(f.name for f in prev.iterdir()) == ["metrics.json", "photo.png"]
     # the traceback on request
     r = _cli("ebn", "train", "--quick", "--neurons", "1", "--out", str(tmp_path / "e"),
              env_extra={cli.TRACEBACK_ENV: "1"})
@@ -48,18 +56,6 @@ def test_programs_calling_main_get_the_exception(tmp_path):
         main(["train", "--quick", "--neurons", "1", "--out", str(tmp_path), "--quiet"])
 
 
-def test_previous_outputs_are_cleared_and_stored_runs_kept(tmp_path):
-    (tmp_path / "runs").mkdir()
-    keep = [tmp_path / "runs" / "r.json", tmp_path / "notes.txt", tmp_path / "runs" / "fig.png"]
-    gone = [tmp_path / "metrics.json", tmp_path / "data.npz", tmp_path / "fig6_clusters_seed1.png",
-            tmp_path / "seed_table.json", tmp_path / "seed_table.md"]
-    for f in keep + gone:
-        f.write_text("old")
-    assert sorted(clear_outputs(tmp_path)) == sorted(gone)
-    assert all(f.exists() for f in keep) and not any(f.exists() for f in gone)
-    assert clear_outputs(tmp_path / "missing") == [] and clear_outputs(tmp_path / "notes.txt") == []
-
-
 def test_a_rerun_leaves_no_file_of_the_previous_run(tmp_path):
     from ebn.__main__ import main
     out = tmp_path / "et"
@@ -68,6 +64,9 @@ def test_a_rerun_leaves_no_file_of_the_previous_run(tmp_path):
     main(["train", "--quick", "--iterations", "1", "--neurons", "10", "--out", str(out), "--quiet"])
     assert not (out / "seed_table.json").exists() and not (out / "seed_table.md").exists()
     assert json.loads((out / "metrics.json").read_text())["config"]["n_neurons"] == 10
+    (out / "notes.png").write_text("mine")  # a file the command did not write stays
+    main(["train", "--quick", "--iterations", "1", "--out", str(out), "--quiet"])
+    assert (out / "notes.png").read_text() == "mine"
 
 
 def test_a_grid_coarser_than_every_weight_has_no_distance(tmp_path):

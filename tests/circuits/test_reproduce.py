@@ -50,8 +50,9 @@ def test_unknown_stage_name():
 
 
 def test_crashed_stage_fails_even_with_an_old_metrics_file(tmp_path, monkeypatch):
-    """A command that stops on a bad value exits 2; the stage must not be read from a previous run's
-    metrics.json, and its error (stderr) is in the report even without --quiet."""
+    """A stage that stops on a bad value fails with its traceback (stages run with EIBALANCE_TRACEBACK=1);
+    it must not be read from a previous run's metrics.json, and its stderr is in the report and the log
+    also without --quiet."""
     crash = reproduce.Stage("crash", "a command that stops on a bad value",
                             ("ebn", "train", "--quick", "--neurons", "1"), ("ebn", "train"),
                             (reproduce.Claim("x", "y", "z", lambda m: m["x"], lambda v: v == 1),))
@@ -61,9 +62,10 @@ def test_crashed_stage_fails_even_with_an_old_metrics_file(tmp_path, monkeypatch
     (tmp_path / "crash" / "old.png").write_bytes(b"")
     merged = reproduce.run(tmp_path, quiet=False)
     assert merged["stages"]["crash"]["status"] == "failed"
-    assert merged["stages"]["crash"]["returncode"] == 2
+    assert merged["stages"]["crash"]["returncode"] == 1
     assert "n_neurons=1 is outside the allowed range" in merged["stages"]["crash"]["error"]
-    assert "n_neurons=1" in (tmp_path / "crash" / "log.txt").read_text()
+    log = (tmp_path / "crash" / "log.txt").read_text()
+    assert "Traceback" in log and "n_neurons=1" in log
     assert merged["claims"][0]["met"] is False
     assert merged["stages"]["crash"]["figures"] == []
     assert merged["failed_stages"] == ["crash"]
@@ -86,9 +88,15 @@ def _quick_stages(monkeypatch):
 
 def test_only_keeps_the_other_stages_and_another_mode_is_refused(tmp_path, monkeypatch):
     _quick_stages(monkeypatch)
-    reproduce.run(tmp_path, quiet=True)
+    calls = []
+    real = reproduce._run_stage
+    monkeypatch.setattr(reproduce, "_run_stage", lambda st, *a, **k: calls.append(st.name) or real(st, *a, **k))
+    from circuits.__main__ import main
+    assert main(["reproduce", "--out", str(tmp_path), "--quiet"]) == 1  # both stages write no metrics: failed
+    first_a = json.loads((tmp_path / "metrics.json").read_text())["stages"]["a"]
     merged = reproduce.run(tmp_path, only=["b"], quiet=True)
-    assert list(merged["stages"]) == ["a", "b"]  # a's result kept, in the stages' order
+    assert calls == ["a", "b", "b"]  # a was not rerun ...
+    assert list(merged["stages"]) == ["a", "b"] and merged["stages"]["a"] == first_a  # ... and its result kept
     assert [c["claim"] for c in merged["claims"]] == ["a ran"]
     assert "second" in (tmp_path / "index.html").read_text() and "first" in (tmp_path / "index.html").read_text()
     before = (tmp_path / "metrics.json").read_text()
@@ -154,3 +162,14 @@ def test_no_inhibitory_claims_read_the_paired_test():
     m = {"paired_test": {"pyr": {"p": 0.074}, "pv": {"p": 0.027}}}
     assert [c.check(c.measure(m)) for c in st.claims] == [False, True]
     assert not any(c.check(c.measure({"paired_test": {"pyr": {"p": None}, "pv": {"p": None}}})) for c in st.claims)
+
+
+def test_stage_log_keeps_each_line_as_it_last_showed(tmp_path):
+    with open(tmp_path / "log.txt", "w") as fh:
+        lines = reproduce._LogLines(fh)
+        for chunk in ("train:  10%\rtrain:  5", "0%\rtrain: 100%\n", "Traceback (most\r\n", " recent call)\r\nValue",
+                      "Error: bad"):
+            lines.feed(chunk)
+        assert (tmp_path / "log.txt").read_text().endswith("Traceback (most\n recent call)\n")  # written as it came
+        lines.close()
+    assert (tmp_path / "log.txt").read_text() == "train: 100%\nTraceback (most\n recent call)\nValueError: bad\n"
