@@ -43,7 +43,7 @@ def main(args: argparse.Namespace) -> int:
 
     from . import plastic
     from .cli import given_or
-    from .jsonio import write_json
+    from .jsonio import begin_results, write_json, write_npz
     from .plastic_model import ExperimentConfig, PlasticSynapseParams
     from .plotting_plastic import plot_experiment, plot_monte_carlo
     from .spice import NGSPICE_SEED_MAX
@@ -67,7 +67,8 @@ def main(args: argparse.Namespace) -> int:
     cfg = ExperimentConfig(experiment=args.experiment, rate_hz=args.rate_hz, duration_s=duration)
     params = PlasticSynapseParams()
     out = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    # this run's figures only: the other experiment's and, without --mc, the Monte Carlo's go
+    begin_results(out, (f"experiment{3 - cfg.experiment}.png", *(() if args.mc else ("monte_carlo.png",))))
     steps = ["model"] + ([] if args.no_spice else ["spice"]) + (["monte carlo"] if args.mc else [])
     bar = tqdm(total=len(steps), disable=args.quiet, file=sys.stderr, desc="plastic-synapse")
     t0 = time.time()
@@ -101,12 +102,10 @@ def main(args: argparse.Namespace) -> int:
     bar.close()
     plot_experiment(spice, model, metrics, out / f"experiment{cfg.experiment}.png",
                     title=f"Experiment {cfg.experiment} at {cfg.rate_hz:g} Hz")
-    import numpy as np
-
     arrays = {"model_t": model.t, "model_i_mem": model.i_mem, "model_weight": model.weight}
     if spice is not None:
         arrays.update(spice_t=spice.t, spice_i_mem=spice.i_mem, spice_weight=spice.weight)
-    np.savez_compressed(out / "data.npz", **arrays)
+    write_npz(out / "data.npz", **arrays)
     metrics["wall_s"] = time.time() - t0
     write_json(out / "metrics.json", metrics)
     if not args.quiet:

@@ -81,3 +81,15 @@ def write_npz(path, **arrays) -> None:
             np.savez_compressed(fh, **arrays)
 
     atomic_write(path, write)
+
+
+def begin_results(folder, stale=()) -> Path:
+    """Start writing a command's results into ``folder`` (created): the previous run's ``metrics.json``
+    and the ``stale`` files (names of this command's own outputs that this run will not write again)
+    are removed.  The command writes ``metrics.json`` last, so a folder without one holds no finished
+    run, and one with it holds only that run's files."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("metrics.json", *stale):
+        (folder / name).unlink(missing_ok=True)
+    return folder

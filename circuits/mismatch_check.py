@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .constants import SPICE_TEMPERATURE_K, VDD_V, thermal_voltage
-from .jsonio import write_json
+from .jsonio import begin_results, write_json, write_npz
 from .mismatch import MismatchModel, sigma_vt
 from .spice import NGSPICE_SEED_MAX
 
@@ -175,7 +175,8 @@ def run(config: MismatchCheckConfig, out_dir: Path, progress: bool = True, full_
     metrics["all_within_target"] = bool(all(0.75 <= r["ratio"] <= 1.33
                                             for d in ("nfet", "pfet") for r in metrics[d]))
     metrics["wall_s"] = time.perf_counter() - t0
-    np.savez_compressed(out_dir / "data.npz", **{
+    begin_results(out_dir)
+    write_npz(out_dir / "data.npz", **{
         f"{d}_w{r['w_um']:g}_l{r['l_um']:g}": np.asarray(r["currents_a"]) for d in ("nfet", "pfet")
         for r in metrics[d]})
     plot_mismatch_check(metrics, out_dir / "mismatch.png")

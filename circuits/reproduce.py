@@ -15,6 +15,7 @@ still run; the exit status is non-zero if any stage failed.
 """
 from __future__ import annotations
 
+import codecs
 import html
 import itertools
 import json
@@ -298,7 +299,7 @@ def _run_stage(stage: Stage, out: Path, full: bool, seed: int, quiet: bool) -> d
     folder.mkdir(parents=True, exist_ok=True)
     # a previous run's results must not stand in for this one's (finished sweep runs under runs/ stay:
     # they are the stage's resumable work; a stored run with other arguments under the same name is refused)
-    for stale in (folder / "metrics.json", folder / "data.npz", *folder.glob("*.png")):
+    for stale in (folder / "metrics.json", folder / "data.npz", *folder.glob("*.png"), *folder.glob("seed_table.*")):
         stale.unlink(missing_ok=True)
     pkg, *args = stage.full if full else stage.quick
     args = [a.replace("{out}", str(out)) for a in args]  # a stage may read another stage's results
@@ -307,7 +308,7 @@ def _run_stage(stage: Stage, out: Path, full: bool, seed: int, quiet: bool) -> d
         cmd.append("--quiet")
     t0 = time.perf_counter()
     started = time.strftime("%Y-%m-%d %H:%M:%S")
-    with open(folder / "log.txt", "w") as log:
+    with open(folder / "log.txt", "w", encoding="utf-8") as log:
         log.write("$ " + " ".join(cmd) + "\n")
         log.flush()
         # a stage's error keeps its traceback in the log (the command line alone would print one line)
@@ -318,7 +319,7 @@ def _run_stage(stage: Stage, out: Path, full: bool, seed: int, quiet: bool) -> d
         try:
             # stderr goes both to the terminal (progress, as it comes) and to log.txt (the error a failed stage shows)
             for chunk in iter(lambda: proc.stderr.read1(65536), b""):
-                lines.feed(chunk.decode(errors="replace"))
+                lines.feed(chunk)
                 if not quiet:
                     sys.stderr.buffer.write(chunk)
                     sys.stderr.flush()
@@ -338,7 +339,7 @@ def _run_stage(stage: Stage, out: Path, full: bool, seed: int, quiet: bool) -> d
         except json.JSONDecodeError as err:
             error = f"metrics.json is not valid JSON: {err}"
     if proc.returncode not in (0, EXIT_TARGET_MISSED) or metrics is None:
-        tail = (folder / "log.txt").read_text()[-3000:]
+        tail = (folder / "log.txt").read_text(encoding="utf-8", errors="replace")[-3000:]
         what = "no metrics.json" if metrics is None else "the command did not finish"
         error = error or f"exit status {proc.returncode}; {what}" + ("\n" + tail if tail else "")
     # EXIT_TARGET_MISSED: the command ran but reported a missed target; the claims show which
@@ -355,19 +356,22 @@ class _LogLines:
 
     def __init__(self, fh):
         self.fh, self.partial = fh, ""
+        # bytes in, text out: a character split between two reads is decoded whole
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     @staticmethod
     def _shown(line: str) -> str:
         line = line[:-1] if line.endswith("\r") else line  # a \r\n line ending
         return line.rsplit("\r", 1)[-1]
 
-    def feed(self, text: str) -> None:
-        *done, self.partial = (self.partial + text).split("\n")
+    def feed(self, data: bytes) -> None:
+        *done, self.partial = (self.partial + self.decoder.decode(data)).split("\n")
         if done:
             self.fh.write("".join(self._shown(x) + "\n" for x in done))
             self.fh.flush()
 
     def close(self) -> None:
+        self.partial += self.decoder.decode(b"", final=True)
         if self.partial:
             self.fh.write(self._shown(self.partial) + "\n")
         self.partial = ""

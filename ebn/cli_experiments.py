@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from circuits.cli import given_or
-from circuits.jsonio import write_json, write_npz
+from circuits.jsonio import begin_results, write_json, write_npz
 
 from .config import EBNConfig, TrainConfig
 
@@ -111,6 +111,7 @@ def cmd_train(args) -> int:
     m = experiments.fig1_summary(res)
     m["config"] = cfg.to_dict()
     m["train_config"] = tcfg.to_dict()
+    begin_results(out, ("seed_table.json", "seed_table.md"))  # a table is this run's or none
     write_npz(out / "data.npz", D=res.net.D, W_initial=res.W_initial, W_learned=res.W_learned,
               W_optimal=res.net.optimal_weights(), **{f"curve_{k}": np.asarray(v) for k, v in res.curves.items()})
     plotting.plot_fig1(res, out / "fig1.png")
@@ -118,8 +119,6 @@ def cmd_train(args) -> int:
     _write_json(out / "metrics.json", m)  # last: its presence means the files beside it are this run's
     if not args.quiet:
         print(_fig1_line(m))
-    for f in ("seed_table.json", "seed_table.md"):  # a previous run's table must not pass for this run's
-        (out / f).unlink(missing_ok=True)
     if args.table:
         seeds = range(args.seed, args.seed + args.table)
         with _bar(args.table, args.quiet, "seeds") as bar:
@@ -185,8 +184,9 @@ def cmd_granularity(args) -> int:
         summary[f"{om:g}"] = {k: float(np.median([r["learned"][k] for r in runs]))
                               for k in ("distance", "decoding_error", "rate_hz")}
     sweep["median_by_omega"] = summary
-    _write_json(out / "metrics.json", sweep)
+    begin_results(out)
     plotting.plot_granularity(sweep, out / "granularity.png")
+    _write_json(out / "metrics.json", sweep)
     if not args.quiet:
         for om, s in summary.items():
             print(f"omega {om:>5}: distance {s['distance']:.3f}, decoding error {s['decoding_error']:.3f}, "
@@ -217,8 +217,9 @@ def cmd_mismatch(args) -> int:
     study["summary"] = experiments.summarise_mismatch(study)
     study["wall_s"] = time.perf_counter() - t0
     study["train_config"] = tcfg.to_dict()
-    _write_json(out / "metrics.json", study)
+    begin_results(out)
     plotting.plot_mismatch(study, out / "mismatch.png")
+    _write_json(out / "metrics.json", study)
     if not args.quiet:
         for cv, s in study["summary"].items():
             print(f"CV {float(cv) * 100:4.0f} %: decoding error learned {s['learned_decoding_error'][1]:.3f} "
@@ -245,7 +246,7 @@ def cmd_bench(args) -> int:
     print(f"NumPy vs numba, N=20, {nc['simulated_s']:g} s with learning: {nc['numpy_wall_s']:.3f} s vs "
           f"{nc['numba_wall_s']:.4f} s -> speed-up {res['speedup_vs_numpy']:.0f}x (identical: {nc['identical']})")
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        _write_json(args.out / "metrics.json", res)
+        begin_results(args.out)
         plotting.plot_bench(res, args.out / "bench.png")
+        _write_json(args.out / "metrics.json", res)
     return 0

@@ -30,7 +30,8 @@ def cmd_neurons(args) -> int:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     rates = res.pop("_rates")
-    from circuits.jsonio import write_npz
+    from circuits.jsonio import begin_results, write_npz
+    begin_results(out)
     write_npz(out / "data.npz", **{f"rates_{k}": v for k, v in rates.items()}, dc_a=np.asarray(cfg.fi_currents_a))
     plot_membrane_traces(res, out / "fig1c_membrane_traces.png")
     plot_fi_curves(res, out / "fig1d_fi_curves.png")
@@ -52,10 +53,12 @@ def cmd_peers(args) -> int:
     res = run_peers(PeersConfig(quick=args.quick), quiet=args.quiet)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "metrics.json", {"seed": args.seed, "chip": "nominal: no mismatch, no noise (the seed is "
-                                       "not used: both sides must see identical parameters)", **res})
+    from circuits.jsonio import begin_results
+    begin_results(out)
     plot_peer_fi(res, out / "peer_fi.png")
     plot_peer_synapse(res, out / "peer_synapse.png")
+    _write_json(out / "metrics.json", {"seed": args.seed, "chip": "nominal: no mismatch, no noise (the seed is "
+                                       "not used: both sides must see identical parameters)", **res})
     if not args.quiet:
         print("\n".join(summary_lines(res)))
     return 0
@@ -71,10 +74,11 @@ def cmd_bench(args) -> int:
     if not args.quiet or args.out is None:
         print("\n".join(summary_lines(res)))
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        _write_json(args.out / "metrics.json", res)
+        from circuits.jsonio import begin_results
+        begin_results(args.out, () if "dt_convergence" in res else ("dt_convergence.png",))
         if "dt_convergence" in res:
             plot_dt_convergence(res["dt_convergence"], args.out / "dt_convergence.png")
+        _write_json(args.out / "metrics.json", res)
     return 0
 
 

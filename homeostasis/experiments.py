@@ -155,15 +155,22 @@ def _task(prefix: str, seed: int, chip_seed: int, **kw) -> Task:
     return Task(f"{prefix}_chip{chip_seed}_seed{seed}", {"seed": int(seed), "chip_seed": int(chip_seed), **kw})
 
 
-def _write(out: Path, metrics: dict, arrays: dict | None = None) -> None:
+def _write_data(out: Path, arrays: dict | None = None) -> None:
+    """Start writing an experiment's results: the previous run's ``metrics.json`` goes first (a folder
+    without one holds no finished run), then ``data.npz``; figures follow, then :func:`_write_metrics`."""
     out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").unlink(missing_ok=True)
+    if arrays:
+        write_npz(out / "data.npz", **arrays)
+
+
+def _write_metrics(out: Path, metrics: dict) -> None:
+    """Finish an experiment's results: ``metrics.json``, last, so that its presence means the data and
+    figures beside it are this run's.  An undefined figure (e.g. a mean over no converged network) is
+    written as null, never NaN."""
     metrics = dict(metrics)
     metrics.setdefault("platform", {"python": platform.python_version(), "machine": platform.machine(),
                                     "cpus": os.cpu_count()})
-    if arrays:
-        write_npz(out / "data.npz", **arrays)
-    # metrics.json last: its presence means the data beside it is this run's.  An undefined figure
-    # (e.g. a mean over no converged network) is written as null, never NaN
     write_json(out / "metrics.json", metrics, indent=1)
 
 
@@ -224,9 +231,10 @@ def experiment_train(out, *, seed: int = 0, chip_seed: int = 0, n_iterations: in
         "wall_note": "wall_s: the training itself (measured when the run was computed; a resumed "
                      "experiment reports the stored value)",
     }
-    _write(out, metrics, a)
+    _write_data(out, a)
     pt.plot_training(a, m["targets_hz"], out / "fig2ab_training.png")
     pt.plot_raster(a["last_neurons"], a["last_times_s"], a["exc"], a["inh"], out / "fig2c_raster.png")
+    _write_metrics(out, metrics)
     return metrics
 
 
@@ -374,10 +382,11 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
     w = np.array([m["final_currents_a"][:4] for m, _ in res.values()])
     chip_ids = np.array([m["chip_seed"] for m, _ in res.values()])
     conv = np.array([m["converged"][0] for m, _ in res.values()])
-    _write(out, metrics, {"initial_rates_hz": init_r, "final_rates_hz": fin_r, "final_currents_a": w,
+    _write_data(out, {"initial_rates_hz": init_r, "final_rates_hz": fin_r, "final_currents_a": w,
                           "chip": chip_ids, "converged": conv})
     pt.plot_rate_space(init_r, fin_r, chip_ids, s["targets_hz"], out / "fig2d_rate_space.png")
     pt.plot_weight_scatter(w, chip_ids, out / "fig2e_weights.png", conv)
+    _write_metrics(out, metrics)
     return metrics
 
 
@@ -489,10 +498,11 @@ def experiment_regime(out, *, inits: int = 6, chips: int = 2, seed: int = 0, n_i
     metrics["asynchronous_irregular"] = bool(
         all(abs(metrics["mean_corr"][k]) < 0.1 for k in corr) and all(metrics["mean_cv2"][k] > 0.5 for k in cv2))
     metrics["criterion"] = "asynchronous: mean pairwise correlation < 0.1; irregular: mean CV^2 > 0.5"
-    _write(out, metrics, {f"corr_{k}": np.asarray(v) for k, v in corr.items()} |
+    _write_data(out, {f"corr_{k}": np.asarray(v) for k, v in corr.items()} |
            {f"cv2_{k}": np.asarray(v) for k, v in cv2.items()} |
            {f"cv2_rate_hz_{k}": np.asarray(v) for k, v in cv2_rate.items()})
     pt.plot_regime(corr, cv2, out / "fig2f_regime.png", cv2_rate)
+    _write_metrics(out, metrics)
     return metrics
 
 
@@ -660,8 +670,9 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
                "paper": {"trials": 14, "excluded_suppressed": 5, "p_pv": "<1e-18", "p_pyr": "<1e-20"},
                "wall_s": time.perf_counter() - t0}
     traces = np.asarray(traces).reshape(-1, 2, bins.size - 1)
-    _write(out, metrics, {"window_rates_hz": rows, "psth_hz": traces, "bins_s": bins})
+    _write_data(out, {"window_rates_hz": rows, "psth_hz": traces, "bins_s": bins})
     pt.plot_paradoxical(bins, traces, (0.4, 0.6), out / "fig3b_paradoxical.png")
+    _write_metrics(out, metrics)
     return metrics
 
 
@@ -722,8 +733,9 @@ def experiment_no_inhibitory(out, *, inits: int = 8, chip_seed: int = 0, seed: i
                "wall_s": time.perf_counter() - t0}
     rates = {"full": np.stack([res[t.name][1]["rates_hz"][:, 0] for t in full]),
              "no_inhibitory": np.stack([res[t.name][1]["rates_hz"][:, 0] for t in noinh])}
-    _write(out, metrics, {f"rates_{k}": v for k, v in rates.items()})
+    _write_data(out, {f"rates_{k}": v for k, v in rates.items()})
     pt.plot_no_inhibitory(rates, s_full["targets_hz"], out / "fig4_no_inhibitory.png")
+    _write_metrics(out, metrics)
     return metrics
 
 
@@ -811,8 +823,9 @@ def experiment_ensemble(out, *, inits: int = 1, seed: int = 0, chip_seed: int = 
                      "targets; before the implant: the same over the 20 iterations before it",
         "wall_s": time.perf_counter() - t0,
     }
-    _write(out, metrics, a0)
+    _write_data(out, a0)
     pt.plot_ensemble(a0, m0["targets_hz"], k, out / "fig5_ensemble.png", shown["last_trial_rates_hz"])
+    _write_metrics(out, metrics)
     return metrics
 
 
@@ -867,8 +880,9 @@ def experiment_sizes(out, *, inits: int = 3, chip_seed: int = 0, seed: int = 0, 
     metrics = {"inits": inits, "chip_seed": chip_seed, "seed": seed, "table": table, "rule": rule,
                "iterations": n_iterations, "chip_model": _model_versions(res),
                "paper": "Table 1: all four settings converge", "wall_s": time.perf_counter() - t0}
-    _write(out, metrics, {f"rates_{k}": v for k, v in curves.items()})
+    _write_data(out, {f"rates_{k}": v for k, v in curves.items()})
     pt.plot_sizes(curves, {k: v["targets_hz"] for k, v in table.items()}, out / "table1_sizes.png")
+    _write_metrics(out, metrics)
     return metrics
 
 
@@ -917,12 +931,13 @@ def experiment_clusters(out, *, inits: int = 1, seed: int = 0, chip_seed: int = 
         "runs_all_converged": {"runs": sum(r["all_converged"] for r in runs), "of": len(runs)},
         "runs": runs, "criterion": m0["criterion"], "wall_s": time.perf_counter() - t0,
     }
-    _write(out, metrics, a0)
+    _write_data(out, a0)
     for old in out.glob("fig6_clusters_seed*.png"):  # a previous run's seeds must not sit beside this run's
         old.unlink()
     pt.plot_clusters(a0["rates_hz"], m0["targets_hz"], out / "fig6_clusters.png")
     for t, r in zip(tasks[1:], runs[1:]):
         pt.plot_clusters(res[t.name][1]["rates_hz"], m0["targets_hz"], out / f"fig6_clusters_seed{r['seed']}.png")
+    _write_metrics(out, metrics)
     return metrics
 
 

@@ -75,3 +75,21 @@ def test_a_grid_coarser_than_every_weight_has_no_distance(tmp_path):
     main(["train", "--quick", "--iterations", "1", "--granularity", "256", "--out", str(tmp_path), "--quiet"])
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert m["initial"]["distance"] is None and m["initial"]["scale"] == 0.0
+
+
+def test_a_run_stopped_while_writing_leaves_no_metrics_json(tmp_path, monkeypatch):
+    """metrics.json is removed when a command starts writing and written last: a stopped rerun
+    cannot leave the old metrics beside the new data."""
+    from ebn import plotting
+    from ebn.__main__ import main
+    out = tmp_path / "et"
+    main(["train", "--quick", "--iterations", "1", "--table", "1", "--out", str(out), "--quiet"])
+    assert (out / "metrics.json").exists() and (out / "seed_table.json").exists()
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(plotting, "plot_learning_curves", stop)
+    with pytest.raises(KeyboardInterrupt):
+        main(["train", "--quick", "--iterations", "1", "--neurons", "10", "--out", str(out), "--quiet"])
+    assert not (out / "metrics.json").exists() and not (out / "seed_table.json").exists()
+    assert (out / "data.npz").exists()  # the new run's data, with no metrics claiming it finished

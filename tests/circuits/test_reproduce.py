@@ -169,7 +169,18 @@ def test_stage_log_keeps_each_line_as_it_last_showed(tmp_path):
         lines = reproduce._LogLines(fh)
         for chunk in ("train:  10%\rtrain:  5", "0%\rtrain: 100%\n", "Traceback (most\r\n", " recent call)\r\nValue",
                       "Error: bad"):
-            lines.feed(chunk)
+            lines.feed(chunk.encode())
         assert (tmp_path / "log.txt").read_text().endswith("Traceback (most\n recent call)\n")  # written as it came
         lines.close()
     assert (tmp_path / "log.txt").read_text() == "train: 100%\nTraceback (most\n recent call)\nValueError: bad\n"
+
+
+def test_stage_log_decodes_a_character_split_between_reads(tmp_path):
+    data = "bar |██| 5 µs\n".encode()
+    cut = data.index("█".encode()) + 1  # inside the first block character
+    with open(tmp_path / "log.txt", "w", encoding="utf-8") as fh:
+        lines = reproduce._LogLines(fh)
+        lines.feed(data[:cut])
+        lines.feed(data[cut:])
+        lines.close()
+    assert (tmp_path / "log.txt").read_text(encoding="utf-8") == "bar |██| 5 µs\n"
