@@ -184,3 +184,13 @@ def test_stage_log_decodes_a_character_split_between_reads(tmp_path):
         lines.feed(data[cut:])
         lines.close()
     assert (tmp_path / "log.txt").read_text(encoding="utf-8") == "bar |██| 5 µs\n"
+
+
+def test_weight_correlation_claim_reads_undefined_without_enough_converged_runs():
+    c = _claim("sweep", "smallest corr(w_ee, w_ei)")
+    m = {"corr": {"0": {"wee_wei": [None, None], "n": 2}, "1": {"wee_wei": [0.9, 1e-4], "n": 5}}}
+    assert c.measure(m) == "undefined on chip 0 (converged runs: 2)" and not c.check(c.measure(m))
+    m["corr"]["0"]["wee_wei"] = [0.8, 0.01]
+    assert c.measure(m) == 0.8 and c.check(0.8)
+    m["corr"]["0"]["wee_wei"] = [0.3, 0.2]  # not significant on one chip: missed, with the reason
+    assert c.measure(m) == "0.30 (largest p 0.2)" and not c.check(c.measure(m))
