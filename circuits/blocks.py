@@ -558,10 +558,8 @@ class VerifyConfig:
             raise ValueError(f"VerifyConfig.gain_ratios={self.gain_ratios!r}: each ratio must be > 1")
         if not (0.05 <= self.train_duration_s <= 2.0):
             raise ValueError(f"VerifyConfig.train_duration_s={self.train_duration_s!r} is outside 0.05..2 s")
-        from .spice import NGSPICE_SEED_MAX
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= NGSPICE_SEED_MAX:
-            raise ValueError(f"VerifyConfig.seed={self.seed!r} is outside the allowed range 0..{NGSPICE_SEED_MAX} "
-                             "(ngspice's seeds)")
+        from .spice import check_ngspice_seed
+        check_ngspice_seed("VerifyConfig.seed", self.seed)
 
     @classmethod
     def quick(cls, seed: int = 1) -> "VerifyConfig":

@@ -82,7 +82,6 @@ def _main(args: argparse.Namespace) -> int:
     if args.no_monte_carlo:
         from dataclasses import replace
         config = replace(config, monte_carlo=False)
-    args.out.mkdir(parents=True, exist_ok=True)
     with tqdm(total=config.n_steps(), desc="verify", disable=args.quiet, file=sys.stderr) as bar:
         metrics = blocks.verify(config, progress=bar)
     begin_results(args.out, () if "mismatch" in metrics else ("mismatch.png",))

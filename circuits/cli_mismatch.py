@@ -12,7 +12,7 @@ def register(sub) -> None:
                        description=__doc__)
     p.add_argument("--out", type=Path, default=Path("runs/mismatch-check"), help="output folder")
     p.add_argument("--instances", type=int, default=64, help="mismatched devices per geometry (default 64)")
-    p.add_argument("--seed", type=int, default=1, help="ngspice random seed of the first deck, 0..2147483643 (default 1)")
+    p.add_argument("--seed", type=int, default=1, help="ngspice random seed of the first deck, 0..2147483644 (default 1)")
     p.add_argument("--quick", action="store_true", help="skip timing the full library (its first use unpacks ~130 MB)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_main)

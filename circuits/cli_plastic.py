@@ -46,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
     from .jsonio import begin_results, write_json, write_npz
     from .plastic_model import ExperimentConfig, PlasticSynapseParams
     from .plotting_plastic import plot_experiment, plot_monte_carlo
-    from .spice import NGSPICE_SEED_MAX
+    from .spice import check_ngspice_seed
 
     duration = given_or(args.duration, args.quick, 0.3, 0.5)
     draws = given_or(args.mc_model_draws, args.quick, 20, 200)
@@ -60,8 +60,7 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError(f"--workers={args.workers!r} is outside the allowed range [1, 64]")
     if args.mc and args.experiment != 1:
         raise ValueError("--mc runs experiment 1: use --experiment 1")
-    if not 0 <= args.seed <= NGSPICE_SEED_MAX - 200:  # instance k of the Monte Carlo uses seed + k
-        raise ValueError(f"--seed={args.seed!r} is outside the allowed range [0, {NGSPICE_SEED_MAX - 200}]")
+    check_ngspice_seed("--seed", args.seed, decks=200)  # Monte Carlo instance k uses seed + k (--mc <= 200)
     if not (math.isfinite(args.max_step) and 1e-9 <= args.max_step <= 1e-2):
         raise ValueError(f"--max-step={args.max_step!r} is outside the allowed range [1e-09, 0.01] (s)")
     cfg = ExperimentConfig(experiment=args.experiment, rate_hz=args.rate_hz, duration_s=duration)

@@ -24,7 +24,7 @@ import numpy as np
 from .constants import SPICE_TEMPERATURE_K, VDD_V, thermal_voltage
 from .jsonio import begin_results, write_json, write_npz
 from .mismatch import MismatchModel, sigma_vt
-from .spice import NGSPICE_SEED_MAX
+from .spice import check_ngspice_seed
 
 #: Drain-source voltage magnitude of the measurement (saturation, >> 4 U_T).
 VDS_V = 0.9
@@ -52,9 +52,7 @@ class MismatchCheckConfig:
     def __post_init__(self):
         if not isinstance(self.instances, int) or not (2 <= self.instances <= 4096):
             raise ValueError(f"instances={self.instances!r} is outside the allowed range 2..4096")
-        top = NGSPICE_SEED_MAX - 2 * len(self.geometries_um)  # deck k (nfet, pfet per geometry) uses seed + k
-        if not isinstance(self.seed, int) or not 0 <= self.seed <= top:
-            raise ValueError(f"seed={self.seed!r} is outside the allowed range 0..{top}")
+        check_ngspice_seed("seed", self.seed, decks=2 * len(self.geometries_um))  # an nfet and a pfet deck each
         for w, l in self.geometries_um:
             sigma_vt(w, l, "nfet")  # validates the geometry
 

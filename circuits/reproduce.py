@@ -436,10 +436,8 @@ def run(out: Path, full: bool = False, seed: int = 1, only: list[str] | None = N
     unknown = sorted(set(only or []) - {s.name for s in STAGES})
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; stages are {[s.name for s in STAGES]}")
-    from .spice import NGSPICE_SEED_MAX
-    if not 0 <= seed <= NGSPICE_SEED_MAX - 1000:
-        # the SPICE stages pass seed + k to ngspice for their k-th deck (Monte Carlo instances: k < 200)
-        raise ValueError(f"--seed={seed} is outside the allowed range 0..{NGSPICE_SEED_MAX - 1000}")
+    from .spice import check_ngspice_seed
+    check_ngspice_seed("--seed", seed, decks=1001)  # the SPICE stages give deck k seed + k (k < 200; margin)
     mode = "full" if full else "quick"
     out = Path(out).resolve()  # the stages run from the repository root
     prev = _previous(out, mode, seed)

@@ -49,6 +49,15 @@ DEFAULT_TIMEOUT_S = 600.0
 NGSPICE_SEED_MAX = 2**31 - 1
 
 
+def check_ngspice_seed(name: str, seed, decks: int = 1) -> int:
+    """``seed`` as an int if it is an ngspice seed and so are the ``decks - 1`` seeds after it
+    (deck k of a run uses ``seed + k``); else ValueError naming ``name``, the value and the range."""
+    top = NGSPICE_SEED_MAX - (decks - 1)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= top:
+        raise ValueError(f"{name}={seed!r} is outside the allowed range 0..{top}")
+    return int(seed)
+
+
 class SpiceError(RuntimeError):
     """An ngspice failure, carrying ngspice's own output and the netlist name."""
 
@@ -500,9 +509,8 @@ def ngspice_version() -> int:
 
 
 def _run(text, name, command, analysis, seed, timeout_s) -> SpiceResult:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                             or not 0 <= seed <= NGSPICE_SEED_MAX):
-        raise ValueError(f"seed={seed!r} is outside ngspice's range of seeds 0..{NGSPICE_SEED_MAX}")
+    if seed is not None:
+        check_ngspice_seed("seed", seed)
     return _Worker.call(text, name, command, analysis, seed, float(timeout_s))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from circuits.jsonio import begin_results, write_json, write_npz
+
 
 def _common(p: argparse.ArgumentParser, default_out: str, seed_help: str = "chip (mismatch) seed, >= 0") -> None:
     p.add_argument("--out", type=Path, default=Path(default_out), help=f"results folder (default {default_out})")
@@ -13,7 +15,6 @@ def _common(p: argparse.ArgumentParser, default_out: str, seed_help: str = "chip
 
 
 def _write_json(path: Path, obj) -> None:
-    from circuits.jsonio import write_json
     write_json(path, obj, indent=1)
 
 
@@ -28,9 +29,7 @@ def cmd_neurons(args) -> int:
     cfg = quick_config(args.seed) if args.quick else NeuronsConfig(chip_seed=args.seed)
     res = run_neurons(cfg, quiet=args.quiet)
     out = args.out
-    out.mkdir(parents=True, exist_ok=True)
     rates = res.pop("_rates")
-    from circuits.jsonio import begin_results, write_npz
     begin_results(out)
     write_npz(out / "data.npz", **{f"rates_{k}": v for k, v in rates.items()}, dc_a=np.asarray(cfg.fi_currents_a))
     plot_membrane_traces(res, out / "fig1c_membrane_traces.png")
@@ -52,8 +51,6 @@ def cmd_peers(args) -> int:
 
     res = run_peers(PeersConfig(quick=args.quick), quiet=args.quiet)
     out = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    from circuits.jsonio import begin_results
     begin_results(out)
     plot_peer_fi(res, out / "peer_fi.png")
     plot_peer_synapse(res, out / "peer_synapse.png")
@@ -74,7 +71,6 @@ def cmd_bench(args) -> int:
     if not args.quiet or args.out is None:
         print("\n".join(summary_lines(res)))
     if args.out is not None:
-        from circuits.jsonio import begin_results
         begin_results(args.out, () if "dt_convergence" in res else ("dt_convergence.png",))
         if "dt_convergence" in res:
             plot_dt_convergence(res["dt_convergence"], args.out / "dt_convergence.png")

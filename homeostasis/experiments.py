@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from circuits.jsonio import write_json, write_npz
+from circuits.jsonio import begin_results, write_json, write_npz
 from circuits.validation import check_range
 from circuits.mismatch import stream_seed
 
@@ -158,8 +158,7 @@ def _task(prefix: str, seed: int, chip_seed: int, **kw) -> Task:
 def _write_data(out: Path, arrays: dict | None = None) -> None:
     """Start writing an experiment's results: the previous run's ``metrics.json`` goes first (a folder
     without one holds no finished run), then ``data.npz``; figures follow, then :func:`_write_metrics`."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").unlink(missing_ok=True)
+    begin_results(out)
     if arrays:
         write_npz(out / "data.npz", **arrays)
 
@@ -648,8 +647,8 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
     stats = {key: paradoxical_stats(rows[:, j]) for j, key in enumerate(("pyr", "pv"))}
     stats_neuron = {key: paradoxical_stats(np.concatenate(v)) if v else {} for key, v in per_neuron.items()}
     # trials of one network share its weights and chip: the same tests on each network's mean over its trials
-    nets = sorted(set(row_net))
-    per_net = np.asarray([rows[[i for i, n in enumerate(row_net) if n == k]].mean(axis=0) for k in nets])
+    row_net = np.asarray(row_net)
+    per_net = np.asarray([rows[row_net == k].mean(axis=0) for k in np.unique(row_net)])
     stats_net = {key: paradoxical_stats(per_net[:, j]) if per_net.size else {} for j, key in enumerate(("pyr", "pv"))}
     for v in stats_neuron.values():
         if v:

@@ -35,7 +35,7 @@ from pathlib import Path
 import multiprocessing as mp
 import numpy as np
 
-from circuits.jsonio import atomic_write, write_json
+from circuits.jsonio import write_json, write_npz
 
 from circuits.procs import die_with_parent
 
@@ -90,13 +90,7 @@ def _call(fn_path: str, kwargs: dict, threads: int | None = None):
 def save_run(run_dir: Path, task: Task, metrics: dict, arrays: dict, fn_path: str | None = None) -> None:
     """Write one finished run: the NPZ, then the JSON that marks it finished (with the run function's name)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    npz = run_dir / f"{task.name}.npz"
-
-    def w_npz(tmp):
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-
-    atomic_write(npz, w_npz)
+    write_npz(run_dir / f"{task.name}.npz", **arrays)
     doc = {"task": task.spec(), "metrics": metrics}
     if fn_path is not None:
         doc["fn"] = fn_path
