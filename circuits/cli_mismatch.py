@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -22,11 +21,7 @@ def _main(args: argparse.Namespace) -> int:
     from .cli import EXIT_TARGET_MISSED
     from .mismatch_check import MismatchCheckConfig, run, summary_lines
 
-    try:
-        config = MismatchCheckConfig(instances=args.instances, seed=args.seed)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    config = MismatchCheckConfig(instances=args.instances, seed=args.seed)
     metrics = run(config, args.out, progress=not args.quiet, full_library=not args.quick)
     if not args.quiet:
         print("\n".join(summary_lines(metrics)))
