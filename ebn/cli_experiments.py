@@ -156,7 +156,7 @@ def _table_md(rows: list[dict]) -> str:
 
 
 def cmd_granularity(args) -> int:
-    from . import experiments, plotting
+    from . import experiments, metrics, plotting
     _check_seed(args.seed)
     n_seeds = given_or(args.seeds, args.quick, 1, 3)
     if n_seeds < 1:
@@ -178,19 +178,24 @@ def cmd_granularity(args) -> int:
     sweep["wall_s"] = time.perf_counter() - t0
     sweep["config"] = cfg.to_dict()
     sweep["train_config"] = tcfg.to_dict()
-    summary = {}
-    for om in omegas:
-        runs = [r for r in sweep["runs"] if r["omega"] == om]
-        summary[f"{om:g}"] = {k: float(np.median([r["learned"][k] for r in runs]))
-                              for k in ("distance", "decoding_error", "rate_hz")}
+    summary = experiments.summarise_granularity(sweep, cfg)
     sweep["median_by_omega"] = summary
+    sweep["runaway_runs"] = sum(s["runaway_runs"] for s in summary.values())
+    sweep["runaway_note"] = (f"a run has run away when its learned rate is >= {metrics.RUNAWAY_FRACTION:g} x the "
+                             f"simulator's bound of {metrics.rate_bound_hz(cfg.n_neurons, cfg.dt, cfg.max_spikes_per_step):g} Hz "
+                             "(one spike per neuron and step, max_spikes_per_step per network); medians leave them out")
     begin_results(out)
     plotting.plot_granularity(sweep, out / "granularity.png")
     _write_json(out / "metrics.json", sweep)
     if not args.quiet:
         for om, s in summary.items():
-            print(f"omega {om:>5}: distance {s['distance']:.3f}, decoding error {s['decoding_error']:.3f}, "
-                  f"rate {s['rate_hz']:.2f} Hz (medians over {len(seeds)} seeds)")
+            kept = s["runs"] - s["runaway_runs"]
+            away = f"; {s['runaway_runs']} of {s['runs']} ran away" if s["runaway_runs"] else ""
+            if kept:
+                print(f"omega {om:>5}: distance {s['distance']:.3f}, decoding error {s['decoding_error']:.3f}, "
+                      f"rate {s['rate_hz']:.2f} Hz (medians over {kept} seeds{away})")
+            else:
+                print(f"omega {om:>5}: every run ran away ({s['runs']} of {s['runs']})")
     return 0
 
 
@@ -214,7 +219,7 @@ def cmd_mismatch(args) -> int:
     with _bar(len(cvs) * chips, args.quiet, "mismatch") as bar:
         study = experiments.mismatch_study(cfg, tcfg, cvs, chips, args.seed, out, progress=lambda: bar.update(1))
     study["config"] = cfg.to_dict()
-    study["summary"] = experiments.summarise_mismatch(study)
+    study["summary"] = experiments.summarise_mismatch(study, cfg)
     study["wall_s"] = time.perf_counter() - t0
     study["train_config"] = tcfg.to_dict()
     begin_results(out)

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from circuits.jsonio import write_json
+
+from . import metrics
 from .config import EBNConfig, TrainConfig
 from .network import build_network, draw_chip
 from .training import _rng, evaluate, train, validation_set
@@ -36,10 +39,8 @@ def _cached(out: Path | None, key: str, fn, ident: dict):
         return json.loads(path.read_text())
     res = fn()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(res))
-    tmp.replace(path)
-    return res
+    write_json(path, res)  # NaN is stored as null, as everywhere
+    return json.loads(path.read_text())  # the same values a later call will reuse
 
 
 def _ident(cfg: EBNConfig, tcfg: TrainConfig, **extra) -> dict:
@@ -97,6 +98,28 @@ def granularity_sweep(cfg: EBNConfig, tcfg: TrainConfig, omegas, seeds, out: Pat
     return {"omegas": [float(o) for o in omegas], "seeds": [int(s) for s in seeds], "runs": rows}
 
 
+def _median(vals) -> float | None:
+    """Median of the finite values (a stored NaN reads back as None), None when there is none."""
+    v = [float(x) for x in vals if x is not None and math.isfinite(x)]
+    return float(np.median(v)) if v else None
+
+
+def summarise_granularity(sweep: dict, cfg: EBNConfig) -> dict:
+    """Per omega: medians of the learned distance, decoding error and rate over the runs
+    that did not run away (:func:`ebn.metrics.runaway`; None when every run did), and
+    the count of those that did.  Marks each run of ``sweep["runs"]`` with ``"runaway"``."""
+    out = {}
+    for om in sweep["omegas"]:
+        runs = [r for r in sweep["runs"] if r["omega"] == om]
+        for r in runs:
+            r["runaway"] = metrics.runaway(r["learned"]["rate_hz"], cfg.n_neurons, cfg.dt, cfg.max_spikes_per_step)
+        ok = [r for r in runs if not r["runaway"]]
+        row = {k: _median([r["learned"][k] for r in ok]) for k in ("distance", "decoding_error", "rate_hz")}
+        row.update(runs=len(runs), runaway_runs=len(runs) - len(ok))
+        out[f"{om:g}"] = row
+    return out
+
+
 def mismatch_study(cfg: EBNConfig, tcfg: TrainConfig, cvs, n_chips: int, seed: int,
                    out: Path | None = None, progress=None) -> dict:
     """Deployed ``Omega*`` vs learned ``Omega`` on virtual chips with mismatch.
@@ -135,10 +158,11 @@ def mismatch_study(cfg: EBNConfig, tcfg: TrainConfig, cvs, n_chips: int, seed: i
     return {"cvs": [float(c) for c in cvs], "n_chips": int(n_chips), "seed": int(seed), "runs": rows}
 
 
-def summarise_mismatch(study: dict) -> dict:
+def summarise_mismatch(study: dict, cfg: EBNConfig) -> dict:
     """Per CV: quartiles (25, 50, 75 %) of the decoding errors (readout filter
-    ``tau_readout`` and ``tau_mem``) and of the rate for learned and deployed, and
-    the number of chips on which learned decodes better than deployed."""
+    ``tau_readout`` and ``tau_mem``) and of the rate for learned and deployed, the
+    number of chips on which learned decodes better than deployed, and the number
+    of learned and deployed networks that ran away (:func:`ebn.metrics.runaway`)."""
     out = {}
     for cv in study["cvs"]:
         runs = [r for r in study["runs"] if r["cv"] == cv]
@@ -148,6 +172,10 @@ def summarise_mismatch(study: dict) -> dict:
                 a = np.array([r[which][q] for r in runs])
                 d[f"{which}_{q}"] = [float(np.percentile(a, 25)), float(np.median(a)), float(np.percentile(a, 75))]
         d["learned_better"] = int(sum(r["learned"]["decoding_error"] < r["deployed"]["decoding_error"] for r in runs))
+        d["learned_runaway"] = int(sum(metrics.runaway(r["learned"]["rate_hz"], cfg.n_neurons, cfg.dt,
+                                                       cfg.max_spikes_per_step) for r in runs))
+        d["deployed_runaway"] = int(sum(metrics.runaway(r["deployed"]["rate_hz"], cfg.n_neurons, cfg.dt,
+                                                        cfg.max_spikes_per_step) for r in runs))
         d["learned_better_tau_mem"] = int(sum(r["learned"]["decoding_error_tau_mem"]
                                               < r["deployed"]["decoding_error_tau_mem"] for r in runs))
         d["n"] = len(runs)

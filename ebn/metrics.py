@@ -97,6 +97,32 @@ def mean_rate(counts: np.ndarray, duration: float) -> float:
     return float(np.mean(counts) / duration)
 
 
+def rate_bound_hz(n_neurons: int, dt: float, max_spikes_per_step: int | None) -> float:
+    """Highest mean rate per neuron (Hz) the simulator can produce: ``min(1, c / N) / dt``.
+
+    A neuron spikes at most once per step and the network at most ``c =
+    max_spikes_per_step`` times (no network cap when None).  A network at this
+    bound is clipped by the time step, not encoding anything: see :func:`runaway`.
+    """
+    cap = n_neurons if max_spikes_per_step is None else min(int(max_spikes_per_step), n_neurons)
+    return cap / n_neurons / dt
+
+
+#: A network whose mean rate reaches this fraction of :func:`rate_bound_hz` has run away.
+RUNAWAY_FRACTION = 0.5
+
+
+def runaway(rate_hz: float, n_neurons: int, dt: float, max_spikes_per_step: int | None) -> bool:
+    """Whether a measured mean rate (Hz) is at the simulator's spike-per-step bound (>= half of it).
+
+    Runaway networks (e.g. learning on coarse grids without the one-spike-per-step
+    cap) fire thousands of Hz; their weights and errors say nothing about
+    convergence, so summaries count them apart.  A NaN rate counts as runaway.
+    """
+    bound = rate_bound_hz(n_neurons, dt, max_spikes_per_step)
+    return not (rate_hz < RUNAWAY_FRACTION * bound)
+
+
 def sparsity(spike_steps: np.ndarray, spike_ids: np.ndarray, n_neurons: int, n_steps: int,
              dt: float, bin_s: float = 10e-3) -> float:
     """Mean over 10 ms bins of the fraction of neurons that fire no spike in the bin."""

@@ -89,7 +89,8 @@ class Network:
 
     @property
     def thresholds(self) -> np.ndarray:
-        """Effective thresholds (V), ``(|D_n|^2 + mu)/2`` times the chip factor, shape (N,)."""
+        """Effective thresholds (V above the resting potential ``v_rest``), ``(|D_n|^2 + mu)/2`` times the
+        chip factor, shape (N,); a neuron spikes when ``V_n > v_rest + T_n``."""
         return (np.sum(self.D**2, axis=0) + self.cfg.mu) / 2 * self.chip.thresh
 
     @property
@@ -224,7 +225,7 @@ def simulate(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = False,
         status, step, neuron, n_rec = run_network(
             c, net.F, W, np.ascontiguousarray(net.chip.rec), float(cfg.weight_unit_v),
             float(cfg.granularity), float(cfg.gain), bool(cfg.learn_reset),
-            np.ascontiguousarray(net.thresholds), alpha_m, gain_m,
+            np.ascontiguousarray(net.thresholds + cfg.v_rest), alpha_m, gain_m,
             float(cfg.v_rest), float(cfg.tau_syn), alpha_s, alpha_r, int(max_spikes),
             v, i_f, r, bool(learn),
             bool(record), r_rec, spk_step, spk_idx, counts, n_upd)

@@ -84,15 +84,23 @@ def plot_granularity(sweep: dict, path: Path) -> None:
     om = np.array(sweep["omegas"])
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, key, lab in ((axes[0], "distance", "distance to Omega*"), (axes[1], "decoding_error", "decoding error")):
-        vals = [[r["learned"][key] for r in sweep["runs"] if r["omega"] == o] for o in om]
-        med = np.array([np.median(v) for v in vals])
-        lo = np.array([np.min(v) for v in vals])
-        hi = np.array([np.max(v) for v in vals])
-        ax.errorbar(om, med, yerr=[med - lo, hi - med], fmt="o-", capsize=3, label="learned")
+        def finite(v):
+            return v is not None and np.isfinite(v)
+        vals = [[r["learned"][key] for r in sweep["runs"] if r["omega"] == o and not r.get("runaway")
+                 and finite(r["learned"][key])] for o in om]
+        keep = np.array([len(v) > 0 for v in vals])
+        if keep.any():
+            med = np.array([np.median(v) for v, k in zip(vals, keep) if k])
+            lo = np.array([np.min(v) for v, k in zip(vals, keep) if k])
+            hi = np.array([np.max(v) for v, k in zip(vals, keep) if k])
+            ax.errorbar(om[keep], med, yerr=[med - lo, hi - med], fmt="o-", capsize=3, label="learned")
+        away = [(r["omega"], r["learned"][key]) for r in sweep["runs"] if r.get("runaway") and finite(r["learned"][key])]
+        if away:
+            ax.plot(*zip(*away), "x", color="tab:red", label="ran away (rate at the step bound)")
         if key == "decoding_error":
             opt = [np.median([r["optimal"][key] for r in sweep["runs"] if r["omega"] == o]) for o in om]
             ax.plot(om, opt, "k--", label="optimal (continuous)")
-            ax.legend()
+        ax.legend(fontsize=8)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("granularity omega (weight units)")

@@ -30,7 +30,7 @@ def simulate_numpy(net: Network, W: np.ndarray, c: np.ndarray, *, learn: bool = 
     syn_gain = cfg.tau_syn * (1.0 - a_s)
     F = net.F
     eff = net.chip.rec
-    T_n = net.thresholds
+    T_n = net.thresholds + cfg.v_rest
     v = np.full(n, cfg.v_rest)
     i_f = np.zeros(n)
     counts = np.zeros(n, dtype=np.int64)

@@ -117,3 +117,16 @@ def test_one_spike_moves_each_potential_by_its_own_efficacy():
     simulate(net, W.copy(), c[first:first + 1], state=(v3, i3, r3))
     want = before[other] + cfg.weight_unit_v * chip.rec[other, k] * W[other, k]
     assert v3[other] == pytest.approx(want, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("v_rest", [0.0, 1.0, -0.5])
+def test_threshold_is_measured_from_the_resting_potential(v_rest):
+    """Same first spike time for any v_rest: the neuron relaxes to v_rest and spikes T above it
+    (an absolute threshold made a neuron at v_rest = 1 fire with no input at all)."""
+    I = 40.0
+    cfg, net, res = _single_neuron(I, 0.2, v_rest=v_rest)
+    T, tau = net.thresholds[0], cfg.tau_mem
+    t_star = -tau * math.log(1 - T / (I * tau))
+    assert abs((res.spike_steps[0] + 1) * cfg.dt - t_star) <= cfg.dt
+    _, _, silent = _single_neuron(0.0, 1.0, v_rest=v_rest)
+    assert silent.counts[0] == 0
