@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -76,7 +77,8 @@ _FINGERPRINT: list = []
 
 
 def chip_fingerprint() -> str:
-    """SHA-1 (12 hex digits) of the chip model's source files: which model version produced a run.
+    """SHA-1 (12 hex digits) of the source files of the chip model and of the trainer (rule, rates,
+    network builder): which version produced a run.
 
     Hashed once per process, at the first call (right after the chip model is
     first imported by :func:`make_chip`), so that a source file edited while a
@@ -87,7 +89,8 @@ def chip_fingerprint() -> str:
     import hashlib
     h = hashlib.sha1()
     here = Path(__file__).parent
-    for name in ("dac.py", "chip.py", "kernels.py", "neuron_types.py"):
+    for name in ("dac.py", "chip.py", "kernels.py", "neuron_types.py", "trainer.py", "rule.py", "rates.py",
+                 "network.py"):
         f = here / name
         h.update(f.read_bytes() if f.exists() else b"")
     _FINGERPRINT.append(h.hexdigest()[:12])
@@ -397,6 +400,9 @@ def _model_versions(res: dict) -> dict:
     """Chip-model fingerprints of the trainings vs the model analysing them now."""
     trained = sorted({m.get("chip_model", "unrecorded") for m, _ in res.values()})
     now = chip_fingerprint()
+    if trained and trained != [now]:  # stored trainings reused after the model or the trainer changed
+        print(f"warning: stored runs were trained by model version(s) {', '.join(trained)}, not by the "
+              f"current {now}; remove the runs folder to retrain", file=sys.stderr)
     return {"trained_on": trained, "analysed_on": now, "same": trained == [now]}
 
 

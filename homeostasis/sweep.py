@@ -80,8 +80,8 @@ def _call(fn_path: str, kwargs: dict, threads: int | None = None):
     ``workers`` processes do not oversubscribe the cores.
     """
     fn = _resolve(fn_path)
-    if threads is not None and "numba" in sys.modules:
-        import numba
+    if threads is not None:
+        import numba  # unconditionally: a fresh (spawned) worker has not imported it yet
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     metrics, arrays = fn(**kwargs)
     return metrics, {k: np.asarray(v) for k, v in (arrays or {}).items()}

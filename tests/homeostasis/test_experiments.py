@@ -125,6 +125,7 @@ def test_training_on_chip_model_moves_rates_toward_targets():
     ef, i_f = res.final_rates()[0]
     assert e0 > 100 and i0 > 80  # runaway start
     assert abs(ef - 20) < 0.5 * abs(e0 - 20) and abs(i_f - 40) < 0.5 * abs(i0 - 40)
+    assert ef > 10 and i_f > 20  # toward the targets, not into silence (which also shrinks the error)
     # the rule moved every weight in the direction eq. 2 prescribes for E, I above target
     d = res.codes[-1, :4].astype(float) @ [256, 1] - res.codes[0, :4].astype(float) @ [256, 1]
     assert d[0] < 0 and d[1] > 0 and d[2] > 0 and d[3] < 0
@@ -266,3 +267,24 @@ def test_ensemble_figure_shows_the_last_trial_raster(tmp_path):
     arrays["ensemble"] = np.zeros(0, np.int64)  # no implant: no raster panel
     narrow = image.imread(pt.plot_ensemble(arrays, {"pyr": 20.0, "pv": 40.0}, 10, tmp_path / "g.png")).shape[1]
     assert wide > 1.4 * narrow
+
+
+def test_model_version_covers_the_trainer_and_a_stale_run_is_reported(capsys, monkeypatch):
+    """A stored training is reused by arguments; its version stamp must change with the rule, the rates
+    and the network builder too (it covered only the chip model), and a mismatch is said aloud."""
+    import hashlib
+    from pathlib import Path
+
+    import homeostasis
+    here = Path(homeostasis.__file__).parent
+    h = hashlib.sha1()
+    for name in ("dac.py", "chip.py", "kernels.py", "neuron_types.py", "trainer.py", "rule.py", "rates.py",
+                 "network.py"):
+        h.update((here / name).read_bytes())
+    assert ex.chip_fingerprint() == h.hexdigest()[:12]
+    now = ex.chip_fingerprint()
+    assert ex._model_versions({"a": ({"chip_model": now}, {})}) == {"trained_on": [now], "analysed_on": now,
+                                                                    "same": True}
+    assert capsys.readouterr().err == ""
+    v = ex._model_versions({"a": ({"chip_model": "0123456789ab"}, {})})
+    assert v["same"] is False and "0123456789ab" in capsys.readouterr().err

@@ -108,3 +108,23 @@ def test_a_failed_run_loses_none_of_the_finished_ones(tmp_path, scheduler):
     # run1 was in flight when run0 failed: it finished and was saved
     assert load_run(tmp_path / "runs", "run1") is not None
     assert load_run(tmp_path / "runs", "run0") is None
+
+
+def test_worker_thread_cap_applies_in_a_fresh_process():
+    """A spawned worker has not imported numba when its first run starts; the cap must still hold
+    (it was skipped there, so two workers each ran numba on every core)."""
+    import subprocess
+    import sys
+    code = ("import sys, types\n"
+            "mod = types.ModuleType('probe_mod')\n"
+            "def probe():\n"
+            "    import numba\n"
+            "    return {'threads': numba.get_num_threads()}, {}\n"
+            "mod.probe = probe\n"
+            "sys.modules['probe_mod'] = mod\n"
+            "from homeostasis.sweep import _call\n"
+            "assert 'numba' not in sys.modules\n"
+            "print(_call('probe_mod:probe', {}, 1)[0]['threads'])\n")
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
