@@ -194,3 +194,24 @@ def test_weight_correlation_claim_reads_undefined_without_enough_converged_runs(
     assert c.measure(m) == 0.8 and c.check(0.8)
     m["corr"]["0"]["wee_wei"] = [0.3, 0.2]  # not significant on one chip: missed, with the reason
     assert c.measure(m) == "0.30 (largest p 0.2)" and not c.check(c.measure(m))
+
+
+def test_ebn_claims_count_runaway_runs_and_compare_learned_with_initial_error():
+    gran = {"median_by_omega": {"2": {"distance": 0.05, "runs": 3, "runaway_runs": 0},
+                                "32": {"distance": 0.9, "runs": 3, "runaway_runs": 1}}}
+    ratio = _claim("ebn-granularity", "distance at the coarsest omega / at the best omega (runs that did not run away)")
+    assert ratio.measure(gran) == 0.9 / 0.05 and ratio.check(ratio.measure(gran))
+    away = _claim("ebn-granularity", "learned networks that ran away (rate at the spike-per-step bound)")
+    assert away.measure(gran) == "1 of 6" and not away.check("1 of 6")
+    gran["median_by_omega"]["32"].update(distance=None, runaway_runs=3)  # every coarsest run ran away
+    assert ratio.measure(gran) is None and not ratio.check(None)
+    gran["median_by_omega"]["32"].update(distance=0.9, runaway_runs=0)
+    assert away.measure(gran) == "0 of 6" and away.check("0 of 6")
+    err = _claim("ebn-train", "learned decoding error / initial (10 ms readout)")
+    m = {"initial": {"decoding_error": 0.256}, "learned": {"decoding_error": 0.425}}
+    assert not err.check(err.measure(m))
+    m["learned"]["decoding_error"] = 0.21
+    assert err.check(err.measure(m))
+    mm = _claim("ebn-mismatch", "learned networks that ran away (rate at the spike-per-step bound)")
+    assert mm.measure({"summary": {"0": {"learned_runaway": 0, "n": 5}, "0.3": {"learned_runaway": 1, "n": 5}}}) \
+        == "1 of 10"
