@@ -129,7 +129,8 @@ def cmd_paradoxical(args) -> int:
     m = ex.experiment_paradoxical(args.out, inits=_inits(args, "paradoxical"),
                                   chips=_chips(args, "paradoxical"), seed=args.seed,
                                   dc_a=args.dc_na * 1e-9, trials=args.trials, **_base(args), **_sweep_kw(args))
-    return _report(m, args.out, ("trials_analysed", "trials_fully_suppressed", "stats", "stats_per_network",
+    return _report(m, args.out, ("trials_analysed", "trials_fully_suppressed", "trials_died_without_stimulus",
+                                 "trials_not_sustained_before", "stats", "stats_per_network",
                                  "stats_per_neuron", "paradoxical"))
 
 

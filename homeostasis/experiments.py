@@ -597,9 +597,12 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
     """Fig. 3b: a 0.2 s depolarising current into all PV of converged networks.
 
     Windows: before [0.2, 0.4) s, during [0.4, 0.6) s, after [0.7, 0.9) s.
-    A trial whose Pyr activity is gone after the stimulus is "fully
-    suppressed" and, as in the paper, counted separately and excluded from the
-    t-tests.  Paired t-tests over the remaining trials (population rates;
+    A trial whose Pyr activity is gone after the stimulus is, as in the paper,
+    counted separately and excluded from the t-tests.  Each trial has a paired
+    control (same kick and noise seed, no current): when the control's Pyr
+    activity is gone in the "after" window too, the network died by itself and
+    the trial counts as ``trials_died_without_stimulus``; otherwise the
+    stimulus suppressed it (``trials_fully_suppressed``).  Paired t-tests over the remaining trials (population rates;
     :func:`paradoxical_stats`): during < before and during < after
     (one-sided) and after vs before (two-sided).  The paper's p < 1e-18 from
     14 trials needs t < -73.6 at 13 degrees of freedom; more trials (the
@@ -621,7 +624,7 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
     tasks = _sweep_tasks(inits, chips, seed, _common(n_iterations, n_reps, rule, dt, mismatch_cv))
     res = run_sweep(train_run, tasks, runs_dir or out, workers=workers, scheduler=scheduler, quiet=quiet,
                     desc="paradoxical")
-    rows, row_net, suppressed, died_before = [], [], 0, 0
+    rows, row_net, suppressed, died_before, died_anyway = [], [], 0, 0, 0
     traces, per_neuron = [], {"pyr": [], "pv": []}
     windows = ((0.2, 0.4), (0.4, 0.6), (0.7, 0.9))
     bins = np.arange(0.0, 1.0001, 0.02)
@@ -630,7 +633,8 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
         rng = np.random.default_rng(stream_seed(m["seed"], "paradoxical"))
         for _ in range(trials):
             kick = make_kick(rng, net.exc, cfg.kick)
-            rec = paradoxical_trial(chip, net, cfg, kick, int(rng.integers(1, 2**62)), dc_a=dc_a)
+            trial_seed = int(rng.integers(1, 2**62))
+            rec = paradoxical_trial(chip, net, cfg, kick, trial_seed, dc_a=dc_a)
             nr, r = {}, {}
             for key, pop in (("pyr", net.exc), ("pv", net.inh)):
                 # per-neuron rates (N_pop, 3) in the three windows; their mean is the population rate
@@ -641,7 +645,13 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
                 died_before += 1  # not self-sustained up to the stimulus: not a test of the effect
                 continue
             if r["pyr"][2] == 0.0:
-                suppressed += 1
+                # the paired control (no current) tells suppression by the stimulus from a network dying by itself
+                ctl = paradoxical_trial(chip, net, cfg, kick, trial_seed, dc_a=0.0)
+                a, b = windows[2]
+                if binned_counts(ctl.neurons, ctl.times_s, net.exc, a, b, b - a).sum() == 0:
+                    died_anyway += 1
+                else:
+                    suppressed += 1
                 continue
             rows.append([r["pyr"], r["pv"]])
             row_net.append(name)
@@ -662,7 +672,8 @@ def experiment_paradoxical(out, *, inits: int = 8, chips: int = 2, seed: int = 0
     metrics = {"networks": len(_converged_runs(res)), "trials_analysed": int(rows.shape[0]),
                "inits": inits, "chips": chips, "seed": seed, "chip_seeds": list(range(chips)), "rule": rule,
                "iterations": n_iterations, "trials_per_network": trials, "chip_model": _model_versions(res),
-               "trials_fully_suppressed": suppressed, "trials_not_sustained_before": died_before,
+               "trials_fully_suppressed": suppressed, "trials_died_without_stimulus": died_anyway,
+               "trials_not_sustained_before": died_before,
                "dc_a": dc_a, "windows_s": dict(zip(("before", "during", "after"), map(list, windows))),
                "stats": stats, "stats_per_network": stats_net, "stats_per_neuron": stats_neuron,
                "stats_note": "stats: paired t-tests over the analysed trials (population rates), the paper's "

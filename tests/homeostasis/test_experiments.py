@@ -288,3 +288,39 @@ def test_model_version_covers_the_trainer_and_a_stale_run_is_reported(capsys, mo
     assert capsys.readouterr().err == ""
     v = ex._model_versions({"a": ({"chip_model": "0123456789ab"}, {})})
     assert v["same"] is False and "0123456789ab" in capsys.readouterr().err
+
+
+def test_paradoxical_control_trial_separates_suppression_from_networks_dying_by_themselves(tmp_path, monkeypatch):
+    """A trial silent after the stimulus is counted as suppressed only when its paired control (same kick
+    and seed, no current) still fires then; otherwise the network died by itself."""
+    from types import SimpleNamespace
+
+    exc, inh = np.arange(4), np.arange(256, 258)
+    net = SimpleNamespace(exc=exc, inh=inh)
+
+    def rec(pyr_until):  # every neuron fires every 10 ms; Pyr stop at pyr_until
+        t = np.arange(0.005, 1.0, 0.01)
+        neurons = np.concatenate([np.repeat(exc, (t < pyr_until).sum()), np.repeat(inh, t.size)])
+        times = np.concatenate([np.tile(t[t < pyr_until], exc.size), np.tile(t, inh.size)])
+        return SimpleNamespace(neurons=neurons, times_s=times)
+
+    # per trial: (stimulated, control) Pyr end times; the control is run only for a silent "after" window
+    script = [(1.0, None), (0.45, 1.0), (0.45, 0.5), (0.1, None)]
+    calls = []
+
+    def fake_trial(chip, net_, cfg, kick, seed, *, dc_a):
+        calls.append((seed, dc_a))
+        stim, ctl = script[sum(1 for _, d in calls if d > 0) - 1]
+        return rec(stim if dc_a > 0 else ctl)
+
+    m = {"converged": [True], "seed": 3, "chip_model": ex.chip_fingerprint()}
+    monkeypatch.setattr(ex, "run_sweep", lambda *a, **k: {"run0": (m, {})})
+    monkeypatch.setattr(ex, "_chip_with_codes", lambda m_: (None, net, SimpleNamespace(kick=None)))
+    monkeypatch.setattr(ex, "make_kick", lambda rng, pop, kick: None)
+    monkeypatch.setattr(ex, "paradoxical_trial", fake_trial)
+    out = ex.experiment_paradoxical(tmp_path, inits=1, chips=1, trials=4, quiet=True)
+    assert (out["trials_analysed"], out["trials_fully_suppressed"], out["trials_died_without_stimulus"],
+            out["trials_not_sustained_before"]) == (1, 1, 1, 1)
+    # each control repeats its trial's seed without current
+    assert [d for _, d in calls] == [1e-10, 1e-10, 0.0, 1e-10, 0.0, 1e-10]
+    assert calls[1][0] == calls[2][0] and calls[3][0] == calls[4][0]
