@@ -6,7 +6,7 @@
   on the same protocol and returns a :class:`Trace`;
 * :func:`measure` turns a trace into the figures of ``metrics.json``: final
   weight, final membrane current, the band ``[I_lower, I_upper]`` with
-  ``I_lower/upper = I_rest - w I_Omega/2 -+ I_SL`` (Büchel et al. 2021, Sec. III), whether the
+  ``I_lower/upper = I_rest - w I_Omega/2 -+ I_SL`` (the paper's eq. 3 in currents, SPEC §2), whether the
   circuit settled in band, the settling time and the phase sequence;
 * :func:`run_monte_carlo` runs N mismatched instances of the plastic synapse
   (corner ``tt_mm``, one seeded deck each, in parallel processes) and draws
@@ -200,7 +200,9 @@ def mc_deck(n: int, cfg: ExperimentConfig, params: PlasticSynapseParams) -> str:
              ".param " + " ".join(f"{k}={v!r}" for k, v in p.items()),
              f"VDD vdd 0 {VDD_V}",
              f"VSPK spike 0 PULSE(0 {VDD_V} {{t_first}} 1u 1u 5u {{period}})"]
-    names = ("w0 ipw cpw itau_s igain_s csyn iunit wp_dac w_omega i_dc cmem i_tau i_g att i_rest i_sl").split()
+    # every design value of the model goes to every instance (a value missing here would change
+    # the model but not the SPICE instances); w0 sets the register's initial state
+    names = ["w0", *params.netlist_params()]
     args = " ".join(f"{k}={{{k}}}" for k in names)
     save = []
     for j in range(n):

@@ -306,6 +306,14 @@ DEVICES = {
     "syn_MTD": (2, 2, "nfet"), "syn_MTAU": (2, 2, "nfet"), "syn_MWD": (2, 2, "nfet"), "syn_MW": (2, 2, "nfet"),
     "syn_MPD": (2, 2, "pfet"), "syn_MPO": (2, 2, "pfet"), "syn_MGD": (4, 2, "nfet"), "syn_MSYN": (4, 2, "nfet"),
     "syn_MA": (50, 0.5, "nfet"), "syn_MB": (50, 0.5, "nfet"),
+    # experiment 2's fixed excitatory synapse (plastic_exp2_tb.cir): its own dpi_synapse XEXC
+    # (ideal I_w = w_exc iunit, no DAC) and its own pfet mirror XMXD/XMXO into the neuron input
+    **{f"exc_{k[4:]}": v for k, v in {
+        "syn_MTD": (2, 2, "nfet"), "syn_MTAU": (2, 2, "nfet"), "syn_MWD": (2, 2, "nfet"),
+        "syn_MW": (2, 2, "nfet"), "syn_MPD": (2, 2, "pfet"), "syn_MPO": (2, 2, "pfet"),
+        "syn_MGD": (4, 2, "nfet"), "syn_MSYN": (4, 2, "nfet"), "syn_MA": (50, 0.5, "nfet"),
+        "syn_MB": (50, 0.5, "nfet")}.items()},
+    "exc_MXD": (8, 8, "pfet"), "exc_MXO": (8, 8, "pfet"),
     # sign steering (plastic_synapse.cir)
     "st_MSY": (8, 8, "pfet"), "st_MSE": (8, 8, "pfet"), "st_MSI": (8, 8, "pfet"),
     "st_MNID": (8, 8, "nfet"), "st_MNIO": (8, 8, "nfet"),
@@ -451,8 +459,16 @@ class PlasticSynapseModel:
         g_mm = (f("neu_MTAIL") / f("neu_MIN")) * (f("neu_MPO") / f("neu_MPD")) * (f("neu_MTD") / f("neu_MTAU")) \
             * (f("neu_MB") / f("neu_MG")) * (f("neu_MOUT") / f("neu_MA"))
         self.gain = neuron.gain * g_mm
-        self.offset = neuron.offset * f("neu_MOUT") / f("neu_MA")
-        self.i_g = params.i_g * f("neu_MOUT") / f("neu_MA") * f("neu_MG") / f("neu_MB")
+        # I_g seen by the DPI equation (currents f_X I0 exp(kappa V/U_T) per device X): the
+        # diode MG sets exp(kappa V_g/U_T) = i_g / (I0 f_MG), so MB carries the equivalent
+        # i_g f_MB/f_MG against MA's I0 f_MA exp(kappa V_c/U_T) = I_mem f_MA/f_MOUT; MB's share
+        # I_t I_gB / (I_gB + I_mem f_MA/f_MOUT) = I_t I_g' / (I_g' + I_mem) with
+        #     I_g' = i_g (f_MOUT / f_MA) (f_MB / f_MG),
+        # the same factor that g_mm carries. The DPI's steady-state offset is -I_g', so the
+        # characterised offset scales with I_g' / i_g as well.
+        g_fac = (f("neu_MOUT") / f("neu_MA")) * (f("neu_MB") / f("neu_MG"))
+        self.offset = neuron.offset * g_fac
+        self.i_g = params.i_g * g_fac
         self.i_reset = neuron.i_reset * f("neu_MOUT")
         self.i_dc = params.i_dc * neuron.k_drive * f("dc_MDCO") / f("dc_MDCD")
 
@@ -477,20 +493,28 @@ class PlasticSynapseModel:
         f = self.mm.f
         return self.dac.i_w[w - W_MIN] * self._dac_rel(w) * f("dac_MPO") / f("dac_MPD")
 
-    def synapse_twin(self, i_w: float) -> DPISynapseTwin:
-        """The DPI synapse twin with weight current i_w (A) and the synapse's mismatch."""
-        f = self.mm.f
+    def synapse_twin(self, i_w: float, devices: str = "syn") -> DPISynapseTwin:
+        """The DPI synapse twin with weight current i_w (A) and the mismatch of the dpi_synapse
+        instance ``devices``: ``"syn"`` the plastic synapse's, ``"exc"`` experiment 2's fixed one."""
+        if devices not in ("syn", "exc"):
+            raise ValueError(f"devices={devices!r} is not one of ['syn', 'exc']")
+        mm = self.mm
+
+        def f(name: str) -> float:
+            return mm.f(f"{devices}_{name}")
+
         return DPISynapseTwin(
             c_syn=self.p.csyn, kappa=self.char.kappa_n, u_t=self.char.u_t,
-            i_tau=self.p.itau_s * f("syn_MTAU") / f("syn_MTD"),
-            i_gain=self.p.igain_s * f("syn_MSYN") / f("syn_MGD") / (f("syn_MA") / f("syn_MB")),
-            i_w=max(i_w, 1e-15) * f("syn_MW") / f("syn_MWD") * f("syn_MPO") / f("syn_MPD"))
+            i_tau=self.p.itau_s * f("MTAU") / f("MTD"),
+            i_gain=self.p.igain_s * f("MSYN") / f("MGD") / (f("MA") / f("MB")),
+            i_w=max(i_w, 1e-15) * f("MW") / f("MWD") * f("MPO") / f("MPD"))
 
     def i_omega_lsb(self) -> float:
         """Peak change of I_mem caused by one pulse of one LSB in the linear regime (A).
 
         The synapse adds ``dI_syn = (I_gain I_w / I_tau)(1 - exp(-t_pw/tau_s))``
-        per pulse (Büchel et al. 2021, Sec. III); through the neuron (``tau_m``, DC gain G) the
+        per pulse (design equation of SPEC §2, from the DPI equation of Bartolozzi & Indiveri
+        2007; Büchel et al. 2021 state no such equation); through the neuron (``tau_m``, DC gain G) the
         membrane response to that decaying current peaks at
         ``G dI_syn tau_s/(tau_m - tau_s) (exp(-t*/tau_m) - exp(-t*/tau_s))``
         at ``t* = ln(tau_m/tau_s) tau_s tau_m / (tau_m - tau_s)``. One LSB of
@@ -570,12 +594,13 @@ class PlasticSynapseModel:
         on = np.zeros(n, dtype=bool)
         for a, b in zip(k_on, k_off):
             on[a:min(b, n)] = True
-        # fixed excitatory synapse of experiment 2 (same twin, fixed weight current)
+        # fixed excitatory synapse of experiment 2: the same twin with a fixed weight current and
+        # its own devices (XEXC, mirror XMXD/XMXO of plastic_exp2_tb.cir; exc_* draws)
         i_exc = np.zeros(n)
         if cfg.experiment == 2:
-            exc = self.synapse_twin(cfg.w_exc * p.iunit)
-            # its pfet mirror feeds the neuron input directly, like the resting drive's
-            i_exc = exc.simulate(t, on, 1e-15) * self.neuron.k_drive * self.mm.f("st_MSE") / self.mm.f("st_MSY")
+            exc = self.synapse_twin(cfg.w_exc * p.iunit, devices="exc")
+            # its pfet 8/8 mirror feeds the neuron input directly, like the resting drive's (k_drive)
+            i_exc = exc.simulate(t, on, 1e-15) * self.neuron.k_drive * self.mm.f("exc_MXO") / self.mm.f("exc_MXD")
         f = self.mm.f
         g_exc = self.neuron.k_exc * f("st_MSE") / f("st_MSY")
         g_inh = self.neuron.k_inh * f("st_MSI") / f("st_MSY") * f("st_MNIO") / f("st_MNID")

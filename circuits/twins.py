@@ -1,8 +1,10 @@
 """Behavioural twins of the spike extender, the DPI synapse and the Traff comparator.
 
-Each twin implements the equations of Büchel et al. 2021 (Sec. III and
-Fig. 2, which describe the blocks without numbered equations; Bartolozzi &
-Indiveri 2007 for the DPI; Traff 1992 for the comparator).  Each twin's
+Each twin implements the design equation of its block (the blocks of Büchel
+et al. 2021, Sec. III and Fig. 2, which describe them without equations; the
+equations are the blocks' design equations as SPEC §2 writes them: the
+capacitor-discharge pulse width of the extender, Bartolozzi & Indiveri 2007
+for the DPI, Traff 1992 for the comparator).  Each twin's
 docstring writes its equation out, with parameters from the PDK
 characterisation (:mod:`circuits.characterise`) and the design values of the
 netlists (capacitors, bias currents) — never numbers tuned to the transients
@@ -36,7 +38,8 @@ def _positive(owner: str, name: str, value, hi: float = math.inf) -> float:
 # --------------------------------------------------------------------------- spike extender
 @dataclass(frozen=True)
 class SpikeExtenderTwin:
-    """Pulse extender: ``t_pw = C_pw V_sw / I_pw`` (Büchel et al. 2021, Sec. III, spike extender).
+    """Pulse extender: ``t_pw = C_pw V_sw / I_pw`` (design equation: I_pw discharges C_pw by the inverter's
+    switching swing V_sw; the block is Büchel et al. 2021's spike extender, Sec. III, which gives no equation).
 
     Attributes
     ----------

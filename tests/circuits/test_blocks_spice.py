@@ -59,10 +59,31 @@ def test_dpi_tau_over_two_decades(char):
         assert r["tau_spice"] == pytest.approx(r["tau_model"], rel=0.15), i_tau
 
 
-def test_dpi_steady_state_gain(char):
-    for ratio in (10.0, 100.0):
-        g = blocks.dpi_gain_run(20e-12, 100e-12, ratio * 20e-12, char)
-        assert g["i_ss_spice"] == pytest.approx(g["i_linear"], rel=0.25), ratio
+#: Tolerance of the DPI steady state against the equation's I_gain I_w/I_tau - I_gain. It is set by
+#: what the check must detect, not by the circuit's output: (i) the missing -I_gain term, which is
+#: 1/(ratio - 1) of I_ss (50 %, 11 %, 3.4 % at ratios 3, 10, 30), at the two lower points, and
+#: (ii) a 10 % error in any one bias copy (I_w, I_tau, the pfet return mirror, I_gain), which moves
+#: I_ss by 10 % (I_gain) or 10 % ratio/(ratio - 1) >= 10 % (the others). The numerical error is far
+#: below it: the pulse lasts >= 8 equation time constants past the growth from the floor (settling
+#: error < 0.1 %), and the result does not change when C_syn (and so the pulse) is 4x larger.
+DPI_STEADY_REL_TOL = 0.10
+
+
+@pytest.mark.parametrize("ratio", [
+    # measured (tt, I_tau = 20 pA, I_gain = 100 pA): I_ss 0.229 nA vs 0.200 nA, +14.7 %, the same
+    # with C_syn 1 pF or 4 pF (a static deviation of the circuit at I_syn ~ 2 I_gain, not settling)
+    pytest.param(3.0, marks=pytest.mark.xfail(strict=True, reason=(
+        "dpi_synapse.cir at I_w/I_tau = 3: SPICE I_ss = 0.229 nA vs I_gain I_w/I_tau - I_gain = 0.200 nA "
+        "(+14.7 %, > 10 %); the circuit, not the equation, is off near I_syn ~ I_gain"))),
+    10.0,   # measured +0.9 %
+    30.0,   # measured -7.3 % (I_syn = 2.7 nA, inside the netlist's ~5 nA subthreshold limit)
+])
+def test_dpi_steady_state_gain(char, ratio):
+    """Steady state at the end of a long pulse vs the DPI equation's I_gain I_w/I_tau - I_gain
+    (not the linear I_gain I_w/I_tau), with I_syn inside the netlist's subthreshold range."""
+    g = blocks.dpi_gain_run(20e-12, 100e-12, ratio * 20e-12, char)
+    assert g["i_full"] <= 5e-9
+    assert g["i_ss_spice"] == pytest.approx(g["i_full"], rel=DPI_STEADY_REL_TOL), (ratio, g)
 
 
 def test_dpi_100hz_train_follows_the_twin(golden_runs):
@@ -128,3 +149,24 @@ def test_monte_carlo_spike_extender(char):
 def test_monte_carlo_traff_offset(char):
     m = blocks.mc_traff(char, seed=13)
     assert _within_factor(m), (m["sigma_measured"], m["sigma_predicted"])
+
+
+def test_verify_config_keeps_the_dpi_steady_state_subthreshold():
+    """The steady-state ratios of the verification stay where I_gain (ratio - 1) <= 5 nA."""
+    assert all(100e-12 * (r - 1) <= 5e-9 for r in blocks.VerifyConfig().gain_ratios)
+    assert all(100e-12 * (r - 1) <= 5e-9 for r in blocks.VerifyConfig.quick().gain_ratios)
+    with pytest.raises(ValueError, match="gain_ratios"):
+        blocks.VerifyConfig(gain_ratios=(10.0, 100.0))
+
+
+def test_dpi_mc_mirror_slope_factor_at_the_steady_state_current(char):
+    """mc_dpi's pfet return mirror: at the steady state the gain spread is read at, MB's share
+    I_w I_g/(I_g + I_ss) balances the leak, so the mirror carries I_tau = 20 pA, not I_w = 200 pA;
+    its slope factor must be the one at I_tau (0.708 vs 0.649 at I_w, review s4.py)."""
+    from circuits.twins import DPISynapseTwin
+
+    twin = DPISynapseTwin(1e-12, char.kappa_n, char.u_t, 20e-12, 100e-12, 200e-12)
+    i_mirror, kappa = blocks.dpi_mirror_kappa(char, twin)
+    assert i_mirror == pytest.approx(20e-12, rel=1e-9)
+    assert kappa == char.kappa_eff("pfet", 20e-12, 2, 2)
+    assert abs(kappa - char.kappa_eff("pfet", 200e-12, 2, 2)) > 0.02

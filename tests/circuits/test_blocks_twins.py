@@ -123,3 +123,39 @@ def test_dpi_tau_spread_is_the_itau_mirror():
     pred = dpi_spread(tw, 0.6, n=40000, seed=5)
     assert pred["tau"] == pytest.approx(math.sqrt(2) * s, rel=0.05)
     assert pred["gain"] > pred["tau"]  # more devices set the gain
+
+
+def test_pulse_levels_read_the_worst_sample_of_each_level():
+    """rail_to_rail must see a sagging high level and a raised low level: the levels are the
+    worst samples over the whole (edge-trimmed) pulse and the whole low level, not the best."""
+    from circuits.blocks import pulse_levels
+
+    t = np.linspace(0.0, 10e-6, 10001)
+    out = np.where((t >= 2e-6) & (t < 7e-6), 1.8, 0.0)
+    assert pulse_levels(t, out, 2e-6, 1.8) == (1.8, 0.0)
+    sag = out.copy()
+    sag[(t > 4e-6) & (t < 4.2e-6)] = 1.0                     # mid-pulse sag
+    assert pulse_levels(t, sag, 2e-6, 1.8)[0] == 1.0
+    raised = out.copy()
+    raised[t < 2e-6] = 0.5                                   # low level at 0.5 V ...
+    raised[100] = 0.0                                        # ... with one sample near 0
+    assert pulse_levels(t, raised, 2e-6, 1.8)[1] == 0.5
+    late = out.copy()
+    late[t > 8e-6] = 0.3                                     # low level after the pulse
+    assert pulse_levels(t, late, 2e-6, 1.8)[1] == 0.3
+
+
+def test_dpi_synapse_header_lists_the_device_sizes_of_the_netlist():
+    """The 'Devices' table of dpi_synapse.cir's header agrees with the instances' W/L."""
+    import re
+
+    from circuits.spice import NETLIST_DIR
+
+    text = (NETLIST_DIR / "dpi_synapse.cir").read_text()
+    table = re.findall(r"^\*\s+(M\w+(?:,\s*M\w+)*)\s+[np]fet\s+([\d.]+)/([\d.]+)", text, flags=re.M)
+    assert len(table) >= 6
+    for names, w, l in table:
+        for name in re.split(r",\s*", names):
+            m = re.search(rf"^X{name}\s.*\bW=([\d.]+)\s+L=([\d.]+)", text, flags=re.M)
+            assert m, name
+            assert (float(m.group(1)), float(m.group(2))) == (float(w), float(l)), name

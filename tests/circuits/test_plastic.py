@@ -101,6 +101,70 @@ def test_mismatch_draw_is_frozen_and_follows_the_common_model():
     assert abs(np.std(f144) / want144 - 1) < 0.04 and want36 / want144 > 1.8
 
 
+def _ideal_model(mismatch):
+    """The model on the ideal DPI neuron (gain i_g / (i_tau att), offset -i_g), no SPICE."""
+    from types import SimpleNamespace
+
+    from circuits.plastic_model import NeuronDC, PlasticSynapseModel
+
+    p = PARAMS
+    char = SimpleNamespace(kappa_n=0.68, kappa_p=0.63, u_t=0.0259, v_sw_extender=0.9)
+    neuron = NeuronDC(gain=p.i_g / (p.i_tau * p.att), offset=-p.i_g, i_reset=1e-9)
+    return PlasticSynapseModel(p, char, neuron, mismatch)
+
+
+@pytest.mark.parametrize("factors", [
+    {"neu_MB": 1.1},                                     # only MB: I_g' must grow by 1.1
+    {"neu_MG": 1.1},                                     # only MG: I_g' must shrink by 1.1
+    {"neu_MIN": 0.97, "neu_MTAIL": 1.02, "neu_MTD": 1.04, "neu_MTAU": 0.95, "neu_MG": 0.98,
+     "neu_MB": 1.06, "neu_MA": 0.96, "neu_MPD": 1.03, "neu_MPO": 0.99, "neu_MOUT": 1.05},
+])
+def test_model_neuron_mismatch_follows_the_dpi_algebra(factors):
+    """The neuron's mismatch factors, derived device by device (dpi_neuron.cir; drain current
+    f_X I0 exp(kappa V_G/U_T) for device X), independently of the model's code:
+    MG's diode gives exp(kappa V_g/U_T) = i_g/(I0 f_MG), so MB carries I_gB = i_g f_MB/f_MG;
+    the tail I_t = (I_in/att) f_MTAIL/f_MIN splits as I_t I_gB/(I_gB + I_A) with I_A = I_mem f_MA/f_MOUT;
+    mirrored by f_MPO/f_MPD it balances I_tau' = i_tau f_MTAU/f_MTD in steady state, so
+        I_mem = I_g' (I_t f_MPO/f_MPD / I_tau' - 1),   I_g' = i_g (f_MB/f_MG)(f_MOUT/f_MA).
+    The model (ideal neuron characterisation) must give the same I_g' and the same DC line."""
+    f = lambda k: factors.get(k, 1.0)  # noqa: E731
+    p = PARAMS
+    m = _ideal_model(MismatchDraw(dict(factors)))
+    i_g_dev = p.i_g * f("neu_MB") / f("neu_MG") * f("neu_MOUT") / f("neu_MA")
+    assert m.i_g == pytest.approx(i_g_dev, rel=1e-12)
+    for i_in in (2e-9, 4.6e-9, 8e-9):
+        i_t = i_in / p.att * f("neu_MTAIL") / f("neu_MIN") * f("neu_MPO") / f("neu_MPD")
+        i_tau = p.i_tau * f("neu_MTAU") / f("neu_MTD")
+        assert m.gain * i_in + m.offset == pytest.approx(i_g_dev * (i_t / i_tau - 1.0), rel=1e-12)
+
+
+def test_model_fixed_synapse_of_experiment2_has_its_own_devices():
+    """plastic_exp2_tb.cir's fixed excitatory synapse is a separate dpi_synapse (XEXC) with its
+    own mirror (XMXD/XMXO): its mismatch is its own draw (exc_*), the plastic synapse's (syn_*)
+    does not move it, and its factors act on experiment 2 only."""
+    d = MismatchDraw.draw(5, 0.68, 0.63, 0.0259)
+    for k in ("MTD", "MTAU", "MWD", "MW", "MPD", "MPO", "MGD", "MSYN", "MA", "MB"):
+        assert d.f(f"exc_{k}") != 1.0 and d.f(f"exc_{k}") != d.f(f"syn_{k}")
+    assert d.f("exc_MXO") != d.f("st_MSE")
+    # the plastic synapse's factors leave the fixed synapse's twin at its design values
+    only_syn = _ideal_model(MismatchDraw({"syn_MW": 1.3, "syn_MSYN": 0.8, "syn_MTAU": 1.2}))
+    nominal = _ideal_model(None)
+    for a, b in ((only_syn.synapse_twin(1e-9, "exc"), nominal.synapse_twin(1e-9, "exc")),):
+        assert (a.i_w, a.i_gain, a.i_tau) == (b.i_w, b.i_gain, b.i_tau)
+    assert only_syn.synapse_twin(1e-9).i_w == pytest.approx(1.3e-9)
+    # the fixed synapse's own factors: a 20 % stronger exc mirror drives the neuron harder in
+    # experiment 2 and leaves experiment 1 untouched
+    exc = _ideal_model(MismatchDraw({"exc_MXO": 1.2, "exc_MW": 1.1}))
+    for experiment in (1, 2):
+        cfg = ExperimentConfig(experiment=experiment, rate_hz=200.0, duration_s=0.05)
+        i_nom = nominal.run(cfg).i_mem
+        i_exc = exc.run(cfg).i_mem
+        if experiment == 1:
+            assert np.array_equal(i_nom, i_exc)
+        else:
+            assert np.max(i_exc - i_nom) > 0.05 * np.max(i_nom)
+
+
 @pytest.mark.parametrize("rate", [100.0, 200.0])
 def test_model_experiment1_settles_in_band(model, rate):
     cfg = ExperimentConfig(experiment=1, rate_hz=rate)
@@ -200,7 +264,8 @@ def test_spice_experiment_matches_model(model, experiment):
 
 
 @pytest.mark.spice
-@pytest.mark.parametrize("v_reset", [0.3875, 0.3922, 0.3962])
+# I_mem ~ 7.3 nA (INC), 9.0 nA (SL), 9.8 nA (DEC) with the full cascode sensing stack
+@pytest.mark.parametrize("v_reset", [0.3875, 0.3959, 0.3994])
 def test_spice_static_rule_thresholds(v_reset):
     """Operating point with the membrane held at v_reset (w = 0, no pulse): the two
     comparators give the rule's decision for the I_mem they sense, INC below
@@ -215,3 +280,65 @@ def test_spice_static_rule_thresholds(v_reset):
     lo, hi = PARAMS.i_rest - PARAMS.i_sl, PARAMS.i_rest + PARAMS.i_sl
     assert min(abs(i_mem - lo), abs(i_mem - hi)) >= 0.25e-9, i_mem
     assert inc == (i_mem < lo) and dec == (i_mem > hi), (i_mem, inc, dec)
+
+
+@pytest.mark.spice
+def test_monte_carlo_deck_passes_every_design_value():
+    """mc_deck hands every PlasticSynapseParams field to each instance: with a non-default
+    v_reset the deck's operating point (reset switch closed at t = 0, membrane held at v_reset)
+    gives the I_reset the model's neuron characterisation measures for that v_reset. Both hold
+    the same MOUT gate at v_reset; only MOUT's drain load differs (sensing diode vs the
+    characterisation bench), an Early effect far below 1 % at L = 8 um, while the default
+    v_reset = 0.30 V would give exp(kappa 0.05 V / U_T) ~ 3.7 times less current."""
+    from circuits.plastic_model import characterise_neuron
+
+    p = PlasticSynapseParams(v_reset=0.35)
+    deck = plastic.mc_deck(1, ExperimentConfig(), p)
+    for k in p.netlist_params():
+        assert re.search(rf"\b{k}={{{k}}}", deck), k
+    r = spice.run_op(deck)
+    assert float(r["i(v.xp0.vimem)"][0]) == pytest.approx(characterise_neuron(p).i_reset, rel=0.01)
+
+
+#: ngspice's default relative tolerance (circuits.spice sets no .option): the operating point's
+#: Newton iteration stops once currents change by less than RELTOL of their value.
+NGSPICE_RELTOL = 1e-3
+
+
+def _rule_edge(text: str, which: str, lo: float = 0.37, hi: float = 0.41, steps: int = 12) -> tuple[float, float]:
+    """I_mem (A) at the INC or DEC edge of the rule, by bisection of the held membrane voltage
+    v_reset (w = 0, no pulse): returns the edge's I_mem and the search's resolution (the I_mem
+    bracket that remains, A)."""
+    def at(v):
+        r = spice.run_op(text, params={"v_reset": v, "t_first": 1.0, "w0": 0})
+        return float(r["i(v.xp.vimem)"][0]), r.v("inc")[0] > 0.9, r.v("dec")[0] > 0.9
+
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        _, inc, dec = at(mid)
+        below = inc if which == "inc" else not dec   # still on the low side of the edge
+        lo, hi = (mid, hi) if below else (lo, mid)
+    i_lo, i_hi = at(lo)[0], at(hi)[0]
+    return 0.5 * (i_lo + i_hi), i_hi - i_lo
+
+
+@pytest.mark.spice
+@pytest.mark.xfail(strict=True, reason=(
+    "SPICE rule edges at w = 0 (tt): INC 8.687 nA, DEC 9.287 nA vs the design band I_rest -+ I_SL = "
+    "8.700 / 9.300 nA: both 13 pA low, beyond the search's resolution (~11 pA). Before the full "
+    "cascode mirrors of plastic_synapse.cir they were 8.587 / 9.210 nA (-113 / -90 pA). Of the "
+    "remaining 13 pA, 6.5 pA is the I_Omega/2 replica path that still drains 6.5 pA from each "
+    "comparator node at w = 0 (the model takes 0); the rest is not located."))
+def test_spice_rule_edges_are_the_design_band():
+    """The I_mem at which the SPICE rule switches INC -> SL and SL -> DEC (w = 0, membrane held,
+    no pulse), found by bisection on the operating point, is the design band I_rest -+ I_SL that
+    PlasticSynapseModel.decide and plastic.measure use. Tolerance = numerical resolution only: the
+    bracket the bisection leaves (~2 pA after 12 halvings of 40 mV) plus ngspice's convergence
+    tolerance on the sensed currents (RELTOL x I_mem ~ 9 pA)."""
+    from circuits.spice import NETLIST_DIR
+
+    text = (NETLIST_DIR / "benches/plastic_exp1_tb.cir").read_text().replace(".include ../", f".include {NETLIST_DIR}/")
+    for which, design in (("inc", PARAMS.i_rest - PARAMS.i_sl), ("dec", PARAMS.i_rest + PARAMS.i_sl)):
+        edge, bracket = _rule_edge(text, which)
+        tol = bracket + NGSPICE_RELTOL * design
+        assert abs(edge - design) <= tol, (which, edge, design, tol)
