@@ -16,8 +16,10 @@ machine the process's CPU time is the steadier figure; Brian2's binary is
 measured through ``RUSAGE_CHILDREN``) of the numba model on one core
 (``numba.set_num_threads(1)``), the first-call time (JIT compile or cache
 load) separately, the same network (same per-neuron parameters, per-synapse
-weights, dt and duration) in Brian2 ``cpp_standalone`` (compile time
-excluded; single thread), and the trainer workload (5 repetitions x 1 s in
+weights, dt and duration, and the same state variables: the model's kernel
+skips NMDA, GABA_B and adaptation when they cannot be non-zero, and Brian2 gets
+:data:`homeostasis.peers.DPI_EQUATIONS_AMPA_GABA_A` without them) in Brian2
+``cpp_standalone`` (compile time excluded; single thread), and the trainer workload (5 repetitions x 1 s in
 one batched call, all cores).
 
 dt convergence: population rates at dt = 0.2, 0.1, 0.05, 0.025 ms (same
@@ -225,8 +227,11 @@ class _Brian2Timer:
         try:
             b2.prefs.devices.cpp_standalone.openmp_threads = 0
             b2.defaultclock.dt = cfg.dt * b2.second
+            # the state this network can use, as the model's kernel selects it (no NMDA, GABA_B or,
+            # when no neuron adapts, adaptation): both simulators integrate the same variables
             g = brian2_group(b2, params, self.ids, noise_std=chip.config.noise_std,
-                             noise_tau=chip.config.noise_tau, method="euler", name="ei")
+                             noise_tau=chip.config.noise_tau, method="euler", name="ei",
+                             ampa_gaba_a_only=not np.any(np.asarray(params["ahp_jump"])[self.ids]))
             g.Idc = bench_dc(cfg)[self.ids] * b2.amp
             exc = stype == 0
             se = b2.Synapses(g, g, "w : amp", on_pre="Iampa_post += gf_ampa_post*w", name="exc")

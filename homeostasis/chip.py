@@ -136,7 +136,13 @@ class ChipConfig:
         Charge (C) of the pulse extender: t_pw = q_pw / I_PULSE_PW (10 µs by default).
     i_a_gain, i_a_th : float
         Positive feedback of the neuron (A): ``I_a = i_a_gain x^2/(1 + x^2)``,
-        ``x = I_mem / i_a_th`` (see :mod:`homeostasis.kernels`).
+        ``x = I_mem / i_a_th`` (see :mod:`homeostasis.kernels`).  The default 60 pA
+        is below the leak of both cell types (I_LEAK 69.5 pA Pyr, 174 pA PV), so
+        ``Q = 1 + (I_sh - I_a)/I_tau`` stays > 0 on a nominal neuron: the feedback
+        steepens the approach to I_spkthr but never runs away on its own (an
+        adaptive-exponential upstroke needs ``i_a_gain > I_LEAK``; with 20 %
+        mismatch about a quarter of the neurons can reach it).  These neurons are
+        leaky current-mode integrators with a soft nonlinearity below threshold.
     i_reset : float
         Membrane current after a spike (A).
     noise_std, noise_tau : float

@@ -41,7 +41,9 @@ up to the frozen ``m``, unconditionally stable for ``Q >= 0``, and reproduces
 the finite-time blow-up (spike upstroke) when feedback dominates (``Q < 0``).
 The membrane current never falls below the leakage floor ``I0``.  A spike is
 emitted when ``I >= I_spkthr``; the membrane is then held at ``I_reset`` for
-the refractory period ``t_ref`` (rounded up to whole steps).
+the refractory period ``t_ref`` (rounded up to whole steps: each ISI gains up to
+one step, which at dt = 0.1 ms moves single-neuron rates by at most 1.4 % over
+5-100 Hz against a 2 µs step, and by 3-7 % at 350-480 Hz).
 
 Synapses (DPI, Bartolozzi & Indiveri 2007) in their linear
 regime ``I_syn >> I_gain``: between pulses ``tau_s dI_syn/dt = -I_syn`` (exact
@@ -54,7 +56,13 @@ of synaptic delay), where the update is exact::
     I_syn(t + dt) = I_syn(t) e^{-dt/tau_s} + (I_gain I_w / I_tau)(1 - e^{-t_pw/tau_s})
 
 (the decay of ``I_syn`` during the pulse is part of the step's decay; pulses
-arriving in the same step add, as currents into one DPI).  The adaptation current ``I_ahp`` is a DPI driven by the neuron's own
+arriving in the same step add, as currents into one DPI).  This linear form is
+the one Rockpool's DynapSim uses; the full DPI (teili) scales each jump by
+``I_syn / (I_syn + I_gain)`` and decays towards ``-I_gain``, which matters when
+``I_syn`` is not much larger than ``I_gain``.  In the trained E/I networks it
+often is not (benchmark network: I_AMPA / I_gain at the 10th / 50th / 90th
+percentile of time 0.22 / 0.48 / 1.02), so there the model's synapses are
+stronger and faster-rising than a transistor-level DPI at small currents.  The adaptation current ``I_ahp`` is a DPI driven by the neuron's own
 spikes.  Synaptic and adaptation currents that have decayed below 1e-30 A are
 set to 0 (:data:`_I_FLUSH`), which keeps long silences out of the slow
 subnormal range.
@@ -161,8 +169,10 @@ def _logistic_finish(P, S, out, m_n):
         den = b_ * ap + out[_O_IQ, i] * om
         new = S[_S_IM, i] * a_ * ap / den
         new = new if den > 0.0 else 1e300   # den <= 0: finite-time upstroke within the step
+        new = new if p == p else p          # a NaN coefficient (the clamps above would hide it) stays NaN
         floor = P[_P_FLOOR, i]
-        out[_O_NEW, i] = new if new > floor else floor
+        # a NaN stays NaN (the caller stops the run there and names step and neuron), never the floor
+        out[_O_NEW, i] = floor if new <= floor else new
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)

@@ -106,18 +106,28 @@ def test_pv_has_higher_threshold_than_pyr():
 
 
 def test_refractory_period_from_bias():
-    """ISI at saturating drive = hold time ceil(t_ref/dt) steps + a fixed upstroke; t_ref = Q_ref / I_REFR."""
+    """ISI at saturating drive = hold time ceil(t_ref/dt) steps + a fixed upstroke; t_ref = Q_ref / I_REFR.
+
+    The membrane trace shows the hold itself: the sample of the spike's step and exactly
+    ceil(t_ref/dt) more sit at I_reset (one step more or less would change it)."""
     dt = 1e-4
     isis = {}
     for refr in [(2, 45), (2, 90), (3, 20)]:
         chip = _chip()
         chip.set_bias(0, "REFR", *refr)
         t_ref = chip.config.q_ref / chip.nominal_current(0, "REFR")
-        rec = chip.run(0.3, dc_a=_dc(9, 50e-9))
+        rec = chip.run(0.3, dc_a=_dc(9, 50e-9), record=("i_mem",), record_neurons=[9])
         isi = np.diff(rec.times_s)
         assert np.ptp(isi) < 1e-9  # perfectly periodic at constant drive
         assert isi[0] >= t_ref
-        isis[refr] = (isi[0], np.ceil(t_ref / dt - 1e-9) * dt)
+        n_hold = int(np.ceil(t_ref / dt - 1e-9))
+        isis[refr] = (isi[0], n_hold * dt)
+        i_mem = rec.traces["i_mem"][:, 0]
+        i_reset = i_mem[int(round(rec.times_s[0] / dt)) - 1]   # the sample of the first spike's step
+        at_reset = np.concatenate([[False], i_mem == i_reset, [False]])
+        starts, ends = np.flatnonzero(np.diff(at_reset.astype(int)) == 1), np.flatnonzero(np.diff(at_reset.astype(int)) == -1)
+        runs = (ends - starts)[:-1]  # the last hold may be cut by the end of the run
+        assert runs.size >= 10 and np.all(runs == n_hold + 1), (refr, n_hold, np.unique(runs))
     upstroke = [isi - hold for isi, hold in isis.values()]
     # the upstroke (reset -> threshold) does not depend on REFR and takes at most a few steps
     assert np.ptp(upstroke) < 1e-9 and upstroke[0] <= 3 * dt
@@ -211,3 +221,20 @@ def test_adaptation_jumps_at_each_spike_and_decays_with_its_tau():
     nxt = int(round(rec.times_s[1] / dt)) - 1
     # between spikes: exact exponential decay
     assert a[nxt - 1] == pytest.approx(jump * np.exp(-(nxt - 1 - first) * dt / tau), rel=1e-9)
+
+
+@pytest.mark.parametrize("plain", [True, False])
+def test_a_nan_membrane_step_is_not_hidden_by_the_floor(plain):
+    """A NaN in the step (here a NaN input current) must reach the run's check, which stops the run
+    and names the step and neuron; clamping at the leakage floor had turned it into I0."""
+    from homeostasis import kernels as k
+
+    P = np.zeros((k._N_P, 2))
+    S = np.zeros((9, 2))
+    P[k._P_G_TAU], P[k._P_I_TAU], P[k._P_INV_TAU], P[k._P_I_G] = 10.0, 1e-11, 1e11, 1e-10
+    P[k._P_DT_TAU], P[k._P_FLOOR], P[k._P_INV_ATH], P[k._P_NMDA_THR] = 0.01, 5e-13, 1 / 3e-9, 1e-10
+    S[k._S_IM] = 1e-11
+    S[k._S_DC] = [np.nan, 1e-12]
+    out = np.empty((k._N_OUT, 2))
+    (k._membrane_step_ampa_gaba_a if plain else k._membrane_step)(P, S, out, 2)
+    assert np.isnan(out[k._O_NEW, 0]) and np.isfinite(out[k._O_NEW, 1]) and out[k._O_NEW, 1] >= 5e-13

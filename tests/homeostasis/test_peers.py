@@ -1,4 +1,4 @@
-"""Peer cross-check: the chip model vs the same DPI equations integrated by Brian2 (rk4, 10x finer step)."""
+"""Peer cross-check: the chip model vs the same DPI equations integrated by Brian2 (rk4, 2x finer step here)."""
 import numpy as np
 import pytest
 
@@ -6,8 +6,9 @@ pytest.importorskip("brian2")
 
 from homeostasis.peers import PeersConfig, fi_model_vs_peer, synapse_model_vs_peer  # noqa: E402
 
-# numpy code generation: no C compiler or Cython build in the test suite
-CFG = PeersConfig(peer_dt=5e-5, codegen_target="numpy")
+# numpy code generation: no C compiler or Cython build in the test suite; the synapse's pulses as the
+# DPI equation's solution over each pulse (resolving 10 µs pulses in time takes minutes with numpy)
+CFG = PeersConfig(peer_dt=5e-5, codegen_target="numpy", synapse_pulses="jump")
 
 
 def test_fi_matches_peer_within_10_percent():
@@ -24,3 +25,19 @@ def test_synapse_and_membrane_trajectories_match_peer():
     s = synapse_model_vs_peer(CFG)
     assert s["nrmse_i_syn"] < 0.05
     assert s["nrmse_i_mem"] < 0.05
+
+
+@pytest.mark.parametrize("which, factor", [("syn_gfac", 1.5), ("tau_syn", 1.5)])
+def test_synapse_check_fails_for_a_wrong_model_synapse(monkeypatch, which, factor):
+    """The peer derives its synapse from the bias codes: a model whose jump or tau is off by 50 %
+    must miss the 5 % criterion (the peer had copied both from the model, so nothing could fail)."""
+    from homeostasis.chip import DynapSE2Chip
+    original = DynapSE2Chip.neuron_parameters
+
+    def wrong(self):
+        p = original(self)
+        p[which] = p[which] * factor  # the model's run reads both (jump per pulse, decay per step)
+        return p
+    monkeypatch.setattr(DynapSE2Chip, "neuron_parameters", wrong)
+    s = synapse_model_vs_peer(CFG)
+    assert s["nrmse_i_syn"] > 0.05
