@@ -772,6 +772,12 @@ def _ensemble_selectivity(a: dict) -> dict:
             "ensemble_rate_ratio": r_ens / r_rest if r_rest > 0 else None}  # None: the other Pyr are silent
 
 
+def _on_target(rates, tgt: dict) -> bool:
+    """Pyr / PV rates (Hz) within the trainer's convergence tolerances of the targets."""
+    cfg = TrainConfig()
+    return bool(abs(rates[0] - tgt["pyr"]) <= cfg.tol_e_hz and abs(rates[1] - tgt["pv"]) <= cfg.tol_i_hz)
+
+
 def _ensemble_summary(m: dict, a: dict, k: int) -> dict:
     """Figures of one ensemble training: rates around the implant at iteration ``k``, return, weights."""
     tgt = m["targets_hz"]
@@ -781,7 +787,7 @@ def _ensemble_summary(m: dict, a: dict, k: int) -> dict:
     jump = r[k:k + 3].max(axis=0)
     return {
         "seed": int(m["seed"]), "chip_seed": int(m["chip_seed"]),
-        "converged_before_implant": bool(abs(pre[0] - tgt["pyr"]) <= 2.0 and abs(pre[1] - tgt["pv"]) <= 4.0),
+        "converged_before_implant": _on_target(pre, tgt),
         "rates_before_hz": {"pyr": float(pre[0]), "pv": float(pre[1])},
         "rates_peak_after_implant_hz": {"pyr": float(jump[0]), "pv": float(jump[1])},
         "final_rates_hz": {"pyr": m["final_rates_hz"]["pyr"][0], "pv": m["final_rates_hz"]["pv"][0]},
@@ -846,7 +852,7 @@ def experiment_ensemble(out, *, inits: int = 1, seed: int = 0, chip_seed: int = 
 
 
 def _iterations_to_return(rates_after: np.ndarray, tgt: dict, window: int = 10) -> int | None:
-    """First iteration ``i`` whose rates are within 2/4 Hz of the targets and from which the mean of the
+    """First iteration ``i`` whose rates are within the trainer's 2/4 Hz of the targets and from which the mean of the
     ``window`` iterations ``i .. i + window - 1`` is too (None if there is none).
 
     ``rates_after``: (n_iterations, 2) Pyr/PV rates (Hz) from the implant on.
@@ -854,7 +860,7 @@ def _iterations_to_return(rates_after: np.ndarray, tgt: dict, window: int = 10) 
     ones after it are.
     """
     r = np.asarray(rates_after)
-    ok = lambda x: abs(x[0] - tgt["pyr"]) <= 2.0 and abs(x[1] - tgt["pv"]) <= 4.0  # noqa: E731
+    ok = lambda x: _on_target(x, tgt)  # noqa: E731
     for i in range(0, max(0, r.shape[0] - window + 1)):
         if ok(r[i]) and ok(r[i:i + window].mean(axis=0)):
             return i
