@@ -6,6 +6,7 @@ and :mod:`ebn.bench`; figures in :mod:`ebn.plotting`.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -130,12 +131,19 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _f(x, spec: str) -> str:
+    """``x`` formatted with ``spec``, or 'n/a' for a value that is undefined (NaN, infinite, or
+    None: stored runs keep NaN as null)."""
+    return format(x, spec) if isinstance(x, (int, float)) and math.isfinite(x) else "n/a"
+
+
 def _fig1_line(m: dict) -> str:
     i, l, o = m["initial"], m["learned"], m["optimal"]
-    return (f"seed {m['seed']}: distance {i['distance']:.3f} -> {l['distance']:.3f} (s={l['scale']:.2f}); "
+    return (f"seed {m['seed']}: distance {_f(i['distance'], '.3f')} -> {_f(l['distance'], '.3f')} "
+            f"(s={_f(l['scale'], '.2f')}); "
             f"rate {i['rate_hz']:.1f} -> {l['rate_hz']:.1f} Hz (optimal {o['rate_hz']:.1f}); "
-            f"decoding error {i['decoding_error']:.3f} -> {l['decoding_error']:.3f} (optimal "
-            f"{o['decoding_error']:.3f}); sparsity {l['sparsity']:.3f} (optimal {o['sparsity']:.3f}); "
+            f"decoding error {_f(i['decoding_error'], '.3f')} -> {_f(l['decoding_error'], '.3f')} (optimal "
+            f"{_f(o['decoding_error'], '.3f')}); sparsity {l['sparsity']:.3f} (optimal {o['sparsity']:.3f}); "
             f"targets met: {m['targets_met']['all']}")
 
 
@@ -145,9 +153,11 @@ def _table_md(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|---|"]
     for m in rows:
         i, l, o, r = m["initial"], m["learned"], m["optimal"], m["ratios"]
-        lines.append(f"| {m['seed']} | {i['distance']:.3f} -> {l['distance']:.3f} | {l['scale']:.2f} | "
-                     f"{l['rate_hz']:.2f} / {o['rate_hz']:.2f} ({r['rate']:.2f}) | "
-                     f"{l['decoding_error']:.3f} / {o['decoding_error']:.3f} ({r['decoding_error']:.2f}) | "
+        lines.append(f"| {m['seed']} | {_f(i['distance'], '.3f')} -> {_f(l['distance'], '.3f')} | "
+                     f"{_f(l['scale'], '.2f')} | "
+                     f"{l['rate_hz']:.2f} / {o['rate_hz']:.2f} ({_f(r['rate'], '.2f')}) | "
+                     f"{_f(l['decoding_error'], '.3f')} / {_f(o['decoding_error'], '.3f')} "
+                     f"({_f(r['decoding_error'], '.2f')}) | "
                      f"{l['sparsity']:.3f} / {o['sparsity']:.3f} | {'yes' if m['targets_met']['all'] else 'no'} |")
     n_ok = sum(m["targets_met"]["all"] for m in rows)
     lines.append(f"\n{n_ok} of {len(rows)} seeds meet all three targets "
@@ -192,8 +202,9 @@ def cmd_granularity(args) -> int:
             kept = s["runs"] - s["runaway_runs"]
             away = f"; {s['runaway_runs']} of {s['runs']} ran away" if s["runaway_runs"] else ""
             if kept:
-                print(f"omega {om:>5}: distance {s['distance']:.3f}, decoding error {s['decoding_error']:.3f}, "
-                      f"rate {s['rate_hz']:.2f} Hz (medians over {kept} seeds{away})")
+                print(f"omega {om:>5}: distance {_f(s['distance'], '.3f')}, decoding error "
+                      f"{_f(s['decoding_error'], '.3f')}, rate {_f(s['rate_hz'], '.2f')} Hz "
+                      f"(medians over {kept} seeds{away})")
             else:
                 print(f"omega {om:>5}: every run ran away ({s['runs']} of {s['runs']})")
     return 0

@@ -35,9 +35,9 @@ with ``V_n > T_n`` is a candidate; they spike one at a time, most
 supra-threshold first (largest ``V_n - T_n``), each spike's instantaneous
 effects (its own reset and, for ``tau_s = 0``, its recurrent kicks) are applied
 before the next candidate is re-examined; no neuron spikes twice in one step
-and at most ``max_spikes`` spikes are emitted per step (``N`` by default;
-1 gives the one-spike-per-step scheme of Boerlin et al.'s code, where the
-neurons left above threshold wait for the next step).  With the 1 ms synapse
+and at most ``max_spikes`` spikes are emitted per step (1 by default, the
+one-spike-per-step scheme of Boerlin et al.'s code, where the neurons left
+above threshold wait for the next step; ``N`` with ``max_spikes_per_step=None``).  With the 1 ms synapse
 the recurrent kicks of a spike start on the next step, so within a step the
 order decides which spike the rule sees first.
 

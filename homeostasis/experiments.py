@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+import circuits
 from circuits.jsonio import begin_results, write_json, write_npz
 from circuits.validation import check_range
 from circuits.mismatch import stream_seed
@@ -77,8 +78,9 @@ _FINGERPRINT: list = []
 
 
 def chip_fingerprint() -> str:
-    """SHA-1 (12 hex digits) of the source files of the chip model and of the trainer (rule, rates,
-    network builder): which version produced a run.
+    """SHA-1 (12 hex digits) of what a training depends on: the source files of the chip model, its
+    interface and the trainer (rule, rates, network builder), the common mismatch model and device
+    constants, and the rule presets (:data:`RULES`): which version produced a run.
 
     Hashed once per process, at the first call (right after the chip model is
     first imported by :func:`make_chip`), so that a source file edited while a
@@ -89,10 +91,11 @@ def chip_fingerprint() -> str:
     import hashlib
     h = hashlib.sha1()
     here = Path(__file__).parent
-    for name in ("dac.py", "chip.py", "kernels.py", "neuron_types.py", "trainer.py", "rule.py", "rates.py",
-                 "network.py"):
-        f = here / name
+    for f in [here / name for name in ("dac.py", "chip.py", "kernels.py", "neuron_types.py", "interface.py",
+                                        "trainer.py", "rule.py", "rates.py", "network.py")] + \
+             [Path(circuits.__file__).parent / name for name in ("mismatch.py", "constants.py")]:
         h.update(f.read_bytes() if f.exists() else b"")
+    h.update(repr(sorted(RULES.items())).encode())
     _FINGERPRINT.append(h.hexdigest()[:12])
     return _FINGERPRINT[0]
 
@@ -397,7 +400,8 @@ def _converged_runs(res: dict) -> list:
 
 
 def _model_versions(res: dict) -> dict:
-    """Chip-model fingerprints of the trainings vs the model analysing them now."""
+    """Version stamps (:func:`chip_fingerprint`: chip model and trainer) of the trainings vs the code
+    analysing them now; a mismatch is printed (stored runs were reused after a change)."""
     trained = sorted({m.get("chip_model", "unrecorded") for m, _ in res.values()})
     now = chip_fingerprint()
     if trained and trained != [now]:  # stored trainings reused after the model or the trainer changed

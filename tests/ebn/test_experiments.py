@@ -53,3 +53,14 @@ def test_coarse_grid_converges_to_bounded_non_optimal_weights():
     for r in sweep["runs"]:
         assert 1.0 < r["learned"]["rate_hz"] < 30.0, r
         assert r["learned"]["distance"] > 0.5, r
+
+
+def test_a_stored_run_with_an_undefined_distance_prints_as_n_a(tmp_path):
+    """A grid coarser than every weight has no distance (NaN, stored as null); the seed table and the
+    summary line read it back from disk and print 'n/a' instead of failing on a format spec."""
+    from ebn.cli_experiments import _fig1_line, _table_md
+    cfg, tcfg = EBNConfig(granularity=500), TrainConfig(n_iterations=1)
+    seed_table(cfg, tcfg, [0], out=tmp_path)
+    rows = seed_table(cfg, tcfg, [0], out=tmp_path)  # read back from the stored run
+    assert rows[0]["initial"]["distance"] is None
+    assert "| n/a -> " in _table_md(rows) and "distance n/a -> " in _fig1_line(rows[0])

@@ -275,12 +275,16 @@ def test_model_version_covers_the_trainer_and_a_stale_run_is_reported(capsys, mo
     import hashlib
     from pathlib import Path
 
+    import circuits
     import homeostasis
     here = Path(homeostasis.__file__).parent
     h = hashlib.sha1()
-    for name in ("dac.py", "chip.py", "kernels.py", "neuron_types.py", "trainer.py", "rule.py", "rates.py",
-                 "network.py"):
+    for name in ("dac.py", "chip.py", "kernels.py", "neuron_types.py", "interface.py", "trainer.py", "rule.py",
+                 "rates.py", "network.py"):
         h.update((here / name).read_bytes())
+    for name in ("mismatch.py", "constants.py"):
+        h.update((Path(circuits.__file__).parent / name).read_bytes())
+    h.update(repr(sorted(ex.RULES.items())).encode())
     assert ex.chip_fingerprint() == h.hexdigest()[:12]
     now = ex.chip_fingerprint()
     assert ex._model_versions({"a": ({"chip_model": now}, {})}) == {"trained_on": [now], "analysed_on": now,
