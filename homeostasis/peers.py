@@ -325,7 +325,11 @@ def fi_model_vs_peer(levels: dict, cfg: PeersConfig, *, duration_s: float) -> di
             for name, sl in slices.items()}
 
 
-def synapse_model_vs_peer(cfg: PeersConfig) -> dict:
+#: Input pulse times (s) of the synapse check, within its 0.3 s run.
+SYNAPSE_PULSES_S = (0.0205, 0.0405, 0.0455, 0.0605, 0.1005, 0.1025, 0.1505)
+
+
+def synapse_model_vs_peer(cfg: PeersConfig, *, duration_s: float = 0.3, pulse_times_s=SYNAPSE_PULSES_S) -> dict:
     """AMPA current and membrane of a subthreshold Pyr neuron under a pulse train: model vs Brian2 (NRMSE).
 
     The peer's synapse is built from the bias codes and the device constants, not from the model's
@@ -343,8 +347,10 @@ def synapse_model_vs_peer(cfg: PeersConfig) -> dict:
     chip.set_bias(0, "W3", 3, 40)
     params = _chip_params(chip)
     n = 0
-    dur = 0.3
-    times = np.array([0.0205, 0.0405, 0.0455, 0.0605, 0.1005, 0.1025, 0.1505])
+    dur = float(duration_s)
+    times = np.asarray(pulse_times_s, dtype=np.float64)
+    if times.size == 0 or not (0.0 <= times.min() and times.max() < dur):
+        raise ValueError(f"pulse_times_s={pulse_times_s!r} must be non-empty and inside [0, duration_s={dur})")
     dc = 90e-12
     d = np.zeros(chip.n_neurons)
     d[n] = dc
