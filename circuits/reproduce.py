@@ -76,20 +76,22 @@ def _coarse_over_best(m):
     return med[keys[-1]]["distance"] / min(dist)
 
 
-def _runaway_runs(m):
-    """Learned networks at the simulator's spike-per-step bound, as 'k of n'; None before they were counted."""
-    med = m.get("median_by_omega", {})
-    if not med or any("runaway_runs" not in r for r in med.values()):
+def _k_of_n(rows, k_key: str, n_key: str):
+    """Sum of ``k_key`` over the rows against the sum of ``n_key``, as 'k of n'; None before they were counted."""
+    rows = list(rows)
+    if not rows or any(k_key not in r for r in rows):
         return None
-    return f'{sum(r["runaway_runs"] for r in med.values())} of {sum(r["runs"] for r in med.values())}'
+    return f"{sum(r[k_key] for r in rows)} of {sum(r[n_key] for r in rows)}"
+
+
+def _runaway_runs(m):
+    """Learned networks of the granularity sweep at the simulator's spike-per-step bound, as 'k of n'."""
+    return _k_of_n(m.get("median_by_omega", {}).values(), "runaway_runs", "runs")
 
 
 def _learned_runaway(m):
     """Learned networks of the mismatch study at the spike-per-step bound, as 'k of n'."""
-    rows = m.get("summary", {}).values()
-    if not rows or any("learned_runaway" not in r for r in rows):
-        return None
-    return f'{sum(r["learned_runaway"] for r in rows)} of {sum(r["n"] for r in rows)}'
+    return _k_of_n(m.get("summary", {}).values(), "learned_runaway", "n")
 
 
 def _none_of(v) -> bool:

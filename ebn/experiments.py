@@ -104,6 +104,11 @@ def _median(vals) -> float | None:
     return float(np.median(v)) if v else None
 
 
+def _ran_away(rate_hz, cfg: EBNConfig) -> bool:
+    """:func:`ebn.metrics.runaway` for a network of configuration ``cfg``."""
+    return metrics.runaway(rate_hz, cfg.n_neurons, cfg.dt, cfg.max_spikes_per_step)
+
+
 def summarise_granularity(sweep: dict, cfg: EBNConfig) -> dict:
     """Per omega: medians of the learned distance, decoding error and rate over the runs
     that did not run away (:func:`ebn.metrics.runaway`; None when every run did), and
@@ -112,7 +117,7 @@ def summarise_granularity(sweep: dict, cfg: EBNConfig) -> dict:
     for om in sweep["omegas"]:
         runs = [r for r in sweep["runs"] if r["omega"] == om]
         for r in runs:
-            r["runaway"] = metrics.runaway(r["learned"]["rate_hz"], cfg.n_neurons, cfg.dt, cfg.max_spikes_per_step)
+            r["runaway"] = _ran_away(r["learned"]["rate_hz"], cfg)
         ok = [r for r in runs if not r["runaway"]]
         row = {k: _median([r["learned"][k] for r in ok]) for k in ("distance", "decoding_error", "rate_hz")}
         row.update(runs=len(runs), runaway_runs=len(runs) - len(ok))
@@ -172,10 +177,8 @@ def summarise_mismatch(study: dict, cfg: EBNConfig) -> dict:
                 a = np.array([r[which][q] for r in runs])
                 d[f"{which}_{q}"] = [float(np.percentile(a, 25)), float(np.median(a)), float(np.percentile(a, 75))]
         d["learned_better"] = int(sum(r["learned"]["decoding_error"] < r["deployed"]["decoding_error"] for r in runs))
-        d["learned_runaway"] = int(sum(metrics.runaway(r["learned"]["rate_hz"], cfg.n_neurons, cfg.dt,
-                                                       cfg.max_spikes_per_step) for r in runs))
-        d["deployed_runaway"] = int(sum(metrics.runaway(r["deployed"]["rate_hz"], cfg.n_neurons, cfg.dt,
-                                                        cfg.max_spikes_per_step) for r in runs))
+        for which in ("learned", "deployed"):
+            d[f"{which}_runaway"] = int(sum(_ran_away(r[which]["rate_hz"], cfg) for r in runs))
         d["learned_better_tau_mem"] = int(sum(r["learned"]["decoding_error_tau_mem"]
                                               < r["deployed"]["decoding_error_tau_mem"] for r in runs))
         d["n"] = len(runs)

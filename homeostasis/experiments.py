@@ -777,9 +777,8 @@ def _ensemble_selectivity(a: dict) -> dict:
 
 
 def _on_target(rates, tgt: dict) -> bool:
-    """Pyr / PV rates (Hz) within the trainer's convergence tolerances of the targets."""
-    cfg = TrainConfig()
-    return bool(abs(rates[0] - tgt["pyr"]) <= cfg.tol_e_hz and abs(rates[1] - tgt["pv"]) <= cfg.tol_i_hz)
+    """Pyr / PV rates (Hz) within the trainer's (default) convergence tolerances of the targets."""
+    return bool(abs(rates[0] - tgt["pyr"]) <= TrainConfig.tol_e_hz and abs(rates[1] - tgt["pv"]) <= TrainConfig.tol_i_hz)
 
 
 def _ensemble_summary(m: dict, a: dict, k: int) -> dict:

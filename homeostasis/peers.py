@@ -37,69 +37,50 @@ import numpy as np
 from .chip import ChipConfig, DynapSE2Chip
 from .neuron_types import PV, PYR
 
-#: Brian2 equations of the DPI neuron (same as homeostasis.kernels), SI units.
-DPI_EQUATIONS = """
+#: Lines shared by both forms of the DPI neuron below (``Iin`` and ``Ish`` are defined by each form).
+_DPI_CORE = """
 dImem/dt = Imem*(P - Q*Imem)/(tau_mem*(Imem + Ig)) : amp (unless refractory)
 P = Ig/Itau*(Iin - Ish - Itau + Ia) : amp
 Q = 1 + (Ish - Ia)/Itau : 1
 xa = Imem/Iath : 1
 Ia = Iagain*xa**2/(1 + xa**2) : amp
-Iin = Iampa + Inmda*Imem/(Imem + Inmdathr) - Igabab + Idc + Inoise : amp
-Ish = Iahp + Igabaa : amp
 dIampa/dt = -Iampa/tau_ampa : amp
-dInmda/dt = -Inmda/tau_nmda : amp
 dIgabaa/dt = -Igabaa/tau_gabaa : amp
-dIgabab/dt = -Igabab/tau_gabab : amp
-dIahp/dt = -Iahp/tau_ahp : amp
 Inoise : amp
 tau_mem : second (constant)
 Ig : amp (constant)
 Itau : amp (constant)
 Iath : amp (constant)
 Iagain : amp (constant)
-Inmdathr : amp (constant)
 Idc : amp
 Ispkthr : amp (constant)
 Ireset : amp (constant)
 Ifloor : amp (constant)
 tref : second (constant)
 tau_ampa : second (constant)
-tau_nmda : second (constant)
 tau_gabaa : second (constant)
-tau_gabab : second (constant)
-tau_ahp : second (constant)
 gf_ampa : 1 (constant)
 gf_gabaa : 1 (constant)
+"""
+
+#: Brian2 equations of the DPI neuron (same as homeostasis.kernels), SI units.
+DPI_EQUATIONS = _DPI_CORE + """Iin = Iampa + Inmda*Imem/(Imem + Inmdathr) - Igabab + Idc + Inoise : amp
+Ish = Iahp + Igabaa : amp
+dInmda/dt = -Inmda/tau_nmda : amp
+dIgabab/dt = -Igabab/tau_gabab : amp
+dIahp/dt = -Iahp/tau_ahp : amp
+Inmdathr : amp (constant)
+tau_nmda : second (constant)
+tau_gabab : second (constant)
+tau_ahp : second (constant)
 ahp_jump : amp (constant)
 """
 
 #: :data:`DPI_EQUATIONS` for networks whose NMDA, GABA_B and adaptation currents are identically zero
 #: (the cross-homeostasis networks): the same equation without those state variables, as the model's
 #: kernel drops them (``kernels._membrane_step_ampa_gaba_a``), so that Brian2 is timed on the same work.
-DPI_EQUATIONS_AMPA_GABA_A = """
-dImem/dt = Imem*(P - Q*Imem)/(tau_mem*(Imem + Ig)) : amp (unless refractory)
-P = Ig/Itau*(Iin - Igabaa - Itau + Ia) : amp
-Q = 1 + (Igabaa - Ia)/Itau : 1
-xa = Imem/Iath : 1
-Ia = Iagain*xa**2/(1 + xa**2) : amp
-Iin = Iampa + Idc + Inoise : amp
-dIampa/dt = -Iampa/tau_ampa : amp
-dIgabaa/dt = -Igabaa/tau_gabaa : amp
-Inoise : amp
-tau_mem : second (constant)
-Ig : amp (constant)
-Itau : amp (constant)
-Iath : amp (constant)
-Iagain : amp (constant)
-Idc : amp
-Ispkthr : amp (constant)
-Ireset : amp (constant)
-Ifloor : amp (constant)
-tref : second (constant)
-tau_ampa : second (constant)
-tau_gabaa : second (constant)
-gf_ampa : 1 (constant)
-gf_gabaa : 1 (constant)
+DPI_EQUATIONS_AMPA_GABA_A = _DPI_CORE + """Iin = Iampa + Idc + Inoise : amp
+Ish = Igabaa : amp
 """
 
 NOISE_EQUATION = "dInoise/dt = -Inoise/tau_noise + sigma_noise*sqrt(2/tau_noise)*xi : amp"
