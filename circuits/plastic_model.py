@@ -45,9 +45,9 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from numba import njit
 
 from .mismatch import MismatchModel, stream_seed
+from .numba_target import njit
 from .twins import DPISynapseTwin, SpikeExtenderTwin, TraffComparatorTwin
 from .validation import check_range
 

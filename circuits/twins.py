@@ -24,10 +24,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from .constants import NOMINAL, VDD_V
 from .mismatch import MismatchModel, stream_seed
+from .numba_target import njit
 from .validation import check_range
 
 

@@ -62,7 +62,8 @@ mismatched threshold.  A change acts from the next spike of ``k`` on.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from circuits.numba_target import njit
 
 #: Decaying states (fast synaptic current, readout trace) below this magnitude are set to 0.
 FLUSH = 1e-30

@@ -16,7 +16,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from circuits.numba_target import njit
 
 
 @njit(cache=True)

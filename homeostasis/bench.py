@@ -14,7 +14,8 @@ Reported: medians over ``repeats`` timed runs of each simulator, interleaved
 simulated seconds per wall second (and per CPU second: on a shared
 machine the process's CPU time is the steadier figure; Brian2's binary is
 measured through ``RUSAGE_CHILDREN``) of the numba model on one core
-(``numba.set_num_threads(1)``), the first-call time (JIT compile or cache
+(``numba.set_num_threads(1)``; compiled for the target that
+:mod:`circuits.numba_target` chose, which the output names), the first-call time (JIT compile or cache
 load) separately, the same network (same per-neuron parameters, per-synapse
 weights, dt and duration, and the same state variables: the model's kernel
 skips NMDA, GABA_B and adaptation when they cannot be non-zero, and Brian2 gets
@@ -39,6 +40,7 @@ import numpy as np
 from tqdm import tqdm
 
 from circuits.mismatch import stream_seed
+from circuits.numba_target import VECTOR_TARGET
 
 from .chip import NEURONS_PER_CORE, ChipConfig, DynapSE2Chip
 from .dac import code_for_current
@@ -311,7 +313,8 @@ def run_bench(cfg: BenchConfig = BenchConfig(), *, quiet: bool = False) -> dict:
     """
     out = {"config": {"chip_seed": cfg.chip_seed, "net_seed": cfg.net_seed, "n_pyr": cfg.n_pyr, "n_pv": cfg.n_pv,
                       "p": cfg.p, "duration_s": cfg.sim_s, "dt_s": cfg.dt, "weights_a": BENCH_WEIGHTS_A,
-                      "dc_a": BENCH_DC_A, "cpu_count": os.cpu_count(), "repeats": cfg.repeats}}
+                      "dc_a": BENCH_DC_A, "cpu_count": os.cpu_count(), "repeats": cfg.repeats},
+           "vector_target": VECTOR_TARGET}
     # the peer's keys are always there: null when Brian2 was skipped or could not run (brian2_error says why)
     out.update(brian2_realtime_factor=None, speedup_vs_brian2=None,
                brian2_error=None if cfg.brian2 else "skipped (--no-brian2)")
@@ -353,7 +356,7 @@ def summary_lines(res: dict) -> list[str]:
     m = res["model"]
     c = res["config"]
     lines = [f"E/I network {c['n_pyr']}/{c['n_pv']}, p={c['p']}, {c['duration_s']:g} s at dt={c['dt_s'] * 1e3:g} ms; "
-             f"medians of {c['repeats']} interleaved runs",
+             f"medians of {c['repeats']} interleaved runs; numba target: {res.get('vector_target', 'n/a')}",
              f"{'simulator':<28}{'sim s / wall s':>16}{'sim s / cpu s':>15}{'wall (s)':>10}{'compile (s)':>13}"
              f"{'Pyr Hz':>8}{'PV Hz':>8}",
              f"{'numba model, 1 core':<28}{m['realtime_factor']:>16.1f}{m['realtime_factor_cpu']:>15.1f}"

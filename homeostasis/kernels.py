@@ -78,7 +78,8 @@ independent repetitions with ``prange``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+
+from circuits.numba_target import njit, prange
 
 #: Index of each synapse type in the state arrays (same order as interface.SYNAPSE_TYPES).
 AMPA, NMDA, GABA_A, GABA_B = 0, 1, 2, 3
