@@ -157,10 +157,12 @@ def test_ampa_gaba_a_membrane_step_equals_the_general_step():
     S[k._S_AHP] = rng.uniform(0, 1e-10, n)
     S[k._S_NZ] = rng.normal(0, 5e-12, n)
     S[k._S_DC] = rng.uniform(0, 5e-10, n)
-    general, plain = np.empty((k._N_OUT, n)), np.empty((k._N_OUT, n))
-    k._membrane_step(P, S, general, n)
-    k._membrane_step_ampa_gaba_a(P, S, plain, n)
-    np.testing.assert_allclose(plain[k._O_NEW], general[k._O_NEW], rtol=1e-12)
+    P[k._P_SPKTHR] = np.inf   # no spikes: the steps' new membrane currents are compared
+    S_general, S_plain = S.copy(), S.copy()
+    k._membrane_step(P, S_general, np.empty((k._N_OUT, n)), n)
+    k._membrane_step_ampa_gaba_a(P, S_plain, np.empty((k._N_OUT, n)), n)
+    assert not np.array_equal(S_plain[k._S_IM], S[k._S_IM])
+    np.testing.assert_allclose(S_plain[k._S_IM], S_general[k._S_IM], rtol=1e-12)
 
 
 def test_gain_and_spike_threshold_are_separate_biases():
@@ -194,11 +196,12 @@ def test_shunting_currents_divide_the_steady_state(plain):
     P[k._P_FLOOR], P[k._P_INV_ATH], P[k._P_A_GAIN], P[k._P_NMDA_THR] = 1e-13, 1 / 3e-9, 0.0, 1e-9
     S = np.zeros((9, 1))
     S[k._S_IM], S[k._S_GABA], S[k._S_AHP], S[k._S_DC] = 1e-11, gaba, ahp, i_in
+    P[k._P_SPKTHR] = np.inf
     out = np.zeros((k._N_OUT, 1))
     (k._membrane_step_ampa_gaba_a if plain else k._membrane_step)(P, S, out, 1)
     i_sh = gaba + ahp
     want = (i_g / i_tau) * (i_in - i_sh - i_tau) / (1 + i_sh / i_tau)
-    assert out[0, 0] == pytest.approx(want, rel=1e-9)  # 354.5 pA; subtractive would give 3.9 nA
+    assert S[k._S_IM, 0] == pytest.approx(want, rel=1e-9)  # 354.5 pA; subtractive would give 3.9 nA
 
 
 def test_adaptation_jumps_at_each_spike_and_decays_with_its_tau():
@@ -235,6 +238,35 @@ def test_a_nan_membrane_step_is_not_hidden_by_the_floor(plain):
     P[k._P_DT_TAU], P[k._P_FLOOR], P[k._P_INV_ATH], P[k._P_NMDA_THR] = 0.01, 5e-13, 1 / 3e-9, 1e-10
     S[k._S_IM] = 1e-11
     S[k._S_DC] = [np.nan, 1e-12]
+    P[k._P_SPKTHR] = 1e-9
     out = np.empty((k._N_OUT, 2))
-    (k._membrane_step_ampa_gaba_a if plain else k._membrane_step)(P, S, out, 2)
-    assert np.isnan(out[k._O_NEW, 0]) and np.isfinite(out[k._O_NEW, 1]) and out[k._O_NEW, 1] >= 5e-13
+    n_fire, _, n_nan = (k._membrane_step_ampa_gaba_a if plain else k._membrane_step)(P, S, out, 2)
+    assert np.isnan(S[k._S_IM, 0]) and np.isfinite(S[k._S_IM, 1]) and S[k._S_IM, 1] >= 5e-13
+    assert (n_fire, n_nan) == (0, 1)
+
+
+@pytest.mark.parametrize("plain", [True, False])
+def test_membrane_step_applies_threshold_reset_and_refractoriness(plain):
+    """The step's last pass: a free neuron at or above I_spkthr spikes (reset, held t_ref steps, flagged);
+    a refractory one is held at I_reset and counts down, whatever its new current (a NaN included);
+    the others take the new current.  The returned spike count, index sum and NaN count match."""
+    from homeostasis import kernels as k
+
+    n = 6
+    P = np.zeros((k._N_P, n))
+    S = np.zeros((9, n))
+    P[k._P_G_TAU], P[k._P_I_TAU], P[k._P_INV_TAU], P[k._P_I_G] = 10.0, 1e-11, 1e11, 1e-10
+    P[k._P_DT_TAU], P[k._P_FLOOR], P[k._P_INV_ATH], P[k._P_NMDA_THR] = 1e6, 5e-13, 1 / 3e-9, 1e-10
+    P[k._P_SPKTHR], P[k._P_RESET], P[k._P_TREF] = 1e-10, 7e-13, 19.0
+    # a step far longer than tau lands on (I_g/I_tau)(I_in - I_tau): 0.5 x, 2 x, 2 x, 2 x threshold, NaN, NaN
+    S[k._S_DC] = [1.5e-11, 3e-11, 3e-11, 3e-11, np.nan, np.nan]
+    S[k._S_IM] = 1e-11
+    S[k._S_REFR] = [0.0, 0.0, 0.0, 3.0, 2.0, 0.0]
+    out = np.empty((k._N_OUT, n))
+    n_fire, i_sum, n_nan = (k._membrane_step_ampa_gaba_a if plain else k._membrane_step)(P, S, out, n)
+    assert S[k._S_IM, 0] == pytest.approx(5e-11, rel=1e-6)          # below threshold: the new current
+    np.testing.assert_array_equal(S[k._S_IM, 1:5], 7e-13)            # spiked (1, 2) or held (3, 4)
+    assert np.isnan(S[k._S_IM, 5])                                   # free NaN reaches the run's check
+    np.testing.assert_array_equal(S[k._S_REFR, :5], [0.0, 19.0, 19.0, 2.0, 1.0])
+    np.testing.assert_array_equal(out[k._O_FIRE], [0, 1, 1, 0, 0, 0])
+    assert (n_fire, i_sum, n_nan) == (2, 3, 1)
