@@ -5,9 +5,12 @@ LLVM tunes Intel server cores from Skylake-SP on to *prefer* 256-bit vectors
 AVX-512 parts), so numba compiles the neuron loops with 4 doubles per
 instruction even where the core has 8.  The DYNAP-SE2 kernels are short,
 arithmetic-bound element-wise loops over the neurons; with 512-bit vectors the
-benchmark network (``python -m homeostasis bench``) runs about 25 % faster on
-an Emerald Rapids Xeon, and its spike trains and traces are bit-identical
-(the loops are element-wise: no sum changes its order; a test checks this).
+benchmark network (``python -m homeostasis bench``) runs about 18 % faster on
+an Emerald Rapids Xeon (medians of five alternating processes: 173 against
+210 ms per 10 simulated seconds), and its spike trains and traces are
+bit-identical (the loops are element-wise: no sum changes its order; a test
+checks this).  The other kernels use no fast-math flags, so no compiler
+transformation may change their rounding at any vector width.
 
 Every module that defines numba kernels imports :func:`njit` and :data:`prange`
 from here, so the target is set before numba creates its CPU target context
