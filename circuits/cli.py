@@ -48,9 +48,17 @@ def run(package: str, description: str, command_modules: tuple[str, ...], argv: 
 
     Programs calling :func:`main` get the exceptions themselves.  Setting
     ``EIBALANCE_TRACEBACK=1`` re-raises, for the traceback behind a message.
+    The command line also asks for numba's full-width vector target
+    (``EIBALANCE_NUMBA_TARGET=wide`` unless set; see :mod:`circuits.numba_target`),
+    which a library import leaves alone.
     """
     prog = f"python -m {package}"
+    # the command line owns its process (and its workers, which inherit the variable): numba may
+    # compile for the CPU's full vector width there (circuits.numba_target explains why only there)
+    os.environ.setdefault("EIBALANCE_NUMBA_TARGET", "wide")
     try:
+        from circuits import numba_target
+        numba_target.configure()
         return main(package, description, command_modules, argv)
     except KeyboardInterrupt:
         if os.environ.get(TRACEBACK_ENV):

@@ -40,7 +40,7 @@ import numpy as np
 from tqdm import tqdm
 
 from circuits.mismatch import stream_seed
-from circuits.numba_target import VECTOR_TARGET
+from circuits import numba_target
 
 from .chip import NEURONS_PER_CORE, ChipConfig, DynapSE2Chip
 from .dac import code_for_current
@@ -314,7 +314,7 @@ def run_bench(cfg: BenchConfig = BenchConfig(), *, quiet: bool = False) -> dict:
     out = {"config": {"chip_seed": cfg.chip_seed, "net_seed": cfg.net_seed, "n_pyr": cfg.n_pyr, "n_pv": cfg.n_pv,
                       "p": cfg.p, "duration_s": cfg.sim_s, "dt_s": cfg.dt, "weights_a": BENCH_WEIGHTS_A,
                       "dc_a": BENCH_DC_A, "cpu_count": os.cpu_count(), "repeats": cfg.repeats},
-           "vector_target": VECTOR_TARGET}
+           "vector_target": numba_target.describe()}
     # the peer's keys are always there: null when Brian2 was skipped or could not run (brian2_error says why)
     out.update(brian2_realtime_factor=None, speedup_vs_brian2=None,
                brian2_error=None if cfg.brian2 else "skipped (--no-brian2)")

@@ -270,3 +270,36 @@ def test_membrane_step_applies_threshold_reset_and_refractoriness(plain):
     np.testing.assert_array_equal(S[k._S_REFR, :5], [0.0, 19.0, 19.0, 2.0, 1.0])
     np.testing.assert_array_equal(out[k._O_FIRE], [0, 1, 1, 0, 0, 0])
     assert (n_fire, i_sum, n_nan) == (2, 3, 1)
+
+
+def test_a_nan_input_stops_the_kernel_run_at_its_step_and_neuron(monkeypatch):
+    """End to end through the kernel (the chip refuses non-finite DC, so the kernel is called directly
+    with a chip's arguments): a NaN input current on a free neuron stops the run in that step and
+    reports (step, local neuron index)."""
+    import inspect
+
+    from homeostasis import kernels
+
+    names = list(inspect.signature(kernels.run_batch.py_func).parameters)
+    grabbed = {}
+    real = kernels.run_batch
+
+    def grab(*args):
+        grabbed["args"] = list(args)
+        return real(*args)
+
+    monkeypatch.setattr(kernels, "run_batch", grab)
+    d = _dc(3, 2e-9)   # neuron 3 (local 0) spikes
+    d[9] = 1e-12       # neuron 9 (local 1) stays subthreshold, never refractory
+    rec = _chip().run(0.05, dc_a=d)
+    assert rec.neurons.size > 0 and set(rec.neurons) == {3}
+    args = grabbed["args"]
+    ix = {n: names.index(n) for n in ("n_steps", "i_dc", "counts", "err")}
+    args[ix["n_steps"]] = 100
+    i_dc = args[ix["i_dc"]].copy()
+    i_dc[1] = np.nan
+    args[ix["i_dc"]] = i_dc
+    args[ix["counts"]] = np.zeros_like(args[ix["counts"]])
+    args[ix["err"]] = np.full_like(args[ix["err"]], -1)
+    real(*args)
+    assert tuple(args[ix["err"]][0]) == (0, 1)
