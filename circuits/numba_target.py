@@ -96,8 +96,8 @@ def configure() -> str:
 
 def describe() -> str:
     """The vector target numba's code generator uses in this process (creates numba's CPU target if needed)."""
-    features = cpu_target.target_context.codegen().magic_tuple()[2]
-    wide = _NO_256_PREFERENCE in features.split(",") and "+avx512f" in features.split(",")
+    features = cpu_target.target_context.codegen().magic_tuple()[2].split(",")
+    wide = _NO_256_PREFERENCE in features and "+avx512f" in features
     what = "512-bit vectors (AVX-512)" if wide else "LLVM's default vector width"
     return f"{what}; {_reason}" if _reason else what
 

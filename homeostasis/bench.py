@@ -15,8 +15,8 @@ simulated seconds per wall second (and per CPU second: on a shared
 machine the process's CPU time is the steadier figure; Brian2's binary is
 measured through ``RUSAGE_CHILDREN``) of the numba model on one core
 (``numba.set_num_threads(1)``; compiled for the target that
-:mod:`circuits.numba_target` chose, which the output names), the first-call time (JIT compile or cache
-load) separately, the same network (same per-neuron parameters, per-synapse
+:mod:`circuits.numba_target` chose, which the output names), the first-call
+time (JIT compile or cache load) separately, the same network (same per-neuron parameters, per-synapse
 weights, dt and duration, and the same state variables: the model's kernel
 skips NMDA, GABA_B and adaptation when they cannot be non-zero, and Brian2 gets
 :data:`homeostasis.peers.DPI_EQUATIONS_AMPA_GABA_A` without them) in Brian2
@@ -39,8 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from circuits.mismatch import stream_seed
 from circuits import numba_target
+from circuits.mismatch import stream_seed
 
 from .chip import NEURONS_PER_CORE, ChipConfig, DynapSE2Chip
 from .dac import code_for_current

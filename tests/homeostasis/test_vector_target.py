@@ -27,12 +27,17 @@ print(sum(r.neurons.size for r in recs), h.hexdigest())
 """
 
 
-def _python(script: str, **env_extra) -> list[str]:
+def _subprocess(script: str, **env_extra) -> subprocess.CompletedProcess:
+    """``python -c script`` from the repository root, without the caller's numba target settings."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("NUMBA_CPU_FEATURES", "NUMBA_CPU_NAME", "EIBALANCE_NUMBA_TARGET")}
     env.update(env_extra)
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600,
-                         cwd=_ROOT)
+    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600,
+                          cwd=_ROOT)
+
+
+def _python(script: str, **env_extra) -> list[str]:
+    out = _subprocess(script, **env_extra)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.strip().splitlines()
 
@@ -83,9 +88,6 @@ def test_the_target_is_left_alone_when_numba_compiled_first():
 
 
 def test_a_bad_target_name_is_refused_with_the_variable_named():
-    env = {k: v for k, v in os.environ.items() if k != "EIBALANCE_NUMBA_TARGET"}
-    env["EIBALANCE_NUMBA_TARGET"] = "fast"
-    out = subprocess.run([sys.executable, "-c", "import circuits.numba_target"], env=env, capture_output=True,
-                         text=True, timeout=300, cwd=_ROOT)
+    out = _subprocess("import circuits.numba_target", EIBALANCE_NUMBA_TARGET="fast")
     assert out.returncode != 0
     assert "EIBALANCE_NUMBA_TARGET='fast' is not one of 'wide', 'default'" in out.stderr
