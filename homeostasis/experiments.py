@@ -351,6 +351,20 @@ def activity_end_times(m: dict, trials: int = 5) -> np.ndarray:
     return np.asarray(ends, dtype=np.float64)
 
 
+def excitation_only_sustained(m: dict, trials: int = 3, t_end_s: float = SUSTAINED_END_S) -> int:
+    """How many of ``trials`` kicked 1 s trials keep Pyr firing past ``t_end_s`` with the trained network's
+    w_ee alone (w_ie, w_ei, w_ii set to code (0, 0): no inhibition at all).
+
+    Tells why a converged network is not self-sustained: when its w_ee cannot
+    sustain activity even without inhibition, no setting of the inhibitory
+    weights could, and only a larger w_ee would; eq. 2 raises w_ee only while
+    the PV rate is below its target, which a decaying echo of the kick can meet.
+    Kicks and noise as :func:`sustained_trials`.
+    """
+    e_only = dict(m, final_codes=[list(m["final_codes"][0]), [0, 0], [0, 0], [0, 0]] + list(m["final_codes"][4:]))
+    return int(np.sum(activity_end_times(e_only, trials) >= t_end_s))
+
+
 def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_iterations: int = 400,
                      n_reps: int = 5, rule: str = "text", dt: float | None = None, mismatch_cv: float = 0.2,
                      workers: int = 2, scheduler: str | None = None, runs_dir=None, quiet: bool = False) -> dict:
@@ -376,6 +390,11 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
                                   "sustained_trials_per_network": n_sus_trials,
                                   "not_sustained_end_s_p10_p50_p90": (np.percentile(short, [10, 50, 90]).tolist()
                                                                       if short.size else []),
+                                  "final_weights_a": weights_by_sustain(conv_runs, n_sus_trials),
+                                  "w_ee_alone_sustains": _w_ee_alone(conv_runs, n_sus_trials),
+                                  "w_ee_alone_note": "[k, n] per group: networks whose final w_ee alone (every "
+                                                     "inhibitory weight at code (0, 0)) keeps Pyr firing past 0.9 s "
+                                                     "in >= 2 of 3 kicked trials",
                                   "criterion": "Pyr still firing at 0.9 s in >= 3 of 5 kicked 1 s trials "
                                                "of the final network (paper: every converged network)"},
                "criterion": next(iter(res.values()))[0]["criterion"],
@@ -393,6 +412,39 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
     pt.plot_weight_scatter(w, chip_ids, out / "fig2e_weights.png", conv)
     _write_metrics(out, metrics)
     return metrics
+
+
+def weights_by_sustain(conv_runs: list, sustained_trials_per_network: dict, min_trials: int = 3) -> dict:
+    """Final weight currents (A) of the self-sustained and the other converged networks.
+
+    Returns ``{"sustained" | "not_sustained": {"n": int, "<w>": [min, median, max] for w in
+    WEIGHTS}}`` (empty lists when a group is empty); a network is self-sustained
+    when at least ``min_trials`` of its kicked trials are.  Shows where on the line
+    of solutions each group ends: the networks whose in-burst rates come from a
+    decaying echo of the kick end with weak w_ee and w_ei.
+    """
+    groups = {"sustained": [], "not_sustained": []}
+    for name, m, _ in conv_runs:
+        key = "sustained" if sustained_trials_per_network[name] >= min_trials else "not_sustained"
+        groups[key].append(m["final_currents_a"][:4])
+    out = {}
+    for key, rows in groups.items():
+        w = np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+        out[key] = {"n": int(w.shape[0]),
+                    **{name: ([float(w[:, k].min()), float(np.median(w[:, k])), float(w[:, k].max())]
+                              if w.shape[0] else []) for k, name in enumerate(WEIGHTS)}}
+    return out
+
+
+def _w_ee_alone(conv_runs: list, sustained_trials_per_network: dict, min_trials: int = 3) -> dict:
+    """Per group (self-sustained or not): how many networks' w_ee alone sustains activity in >= 2 of 3
+    trials (:func:`excitation_only_sustained`), ``{"sustained" | "not_sustained": [k, n]}``."""
+    out = {"sustained": [0, 0], "not_sustained": [0, 0]}
+    for name, m, _ in conv_runs:
+        key = "sustained" if sustained_trials_per_network[name] >= min_trials else "not_sustained"
+        out[key][0] += int(excitation_only_sustained(m) >= 2)
+        out[key][1] += 1
+    return out
 
 
 def _converged_runs(res: dict) -> list:

@@ -161,6 +161,25 @@ def test_sustained_trials_tells_self_sustained_from_transient():
     # the weak network's activity ends soon after the 40 ms kick, never past 0.9 s
     assert ends.shape == (5,) and np.all(ends < 0.9) and np.all(ends > 0.03)
     assert np.sum(ex.activity_end_times(sustained) >= 0.9) == ex.sustained_trials(sustained)
+    # without any inhibition the sustained network's w_ee still ignites lasting activity; the weak one's cannot
+    assert ex.excitation_only_sustained(sustained) == 3
+    assert ex.excitation_only_sustained(weak) == 0
+    g = ex._w_ee_alone([("s", sustained, {}), ("w", weak, {})], {"s": 5, "w": 0})
+    assert g == {"sustained": [1, 1], "not_sustained": [0, 1]}
+
+
+def test_weights_by_sustain_groups_and_ranges():
+    runs = [(f"n{k}", {"final_currents_a": [w, 2 * w, 3 * w, 4 * w, 0.0]}, {})
+            for k, w in enumerate((1e-8, 2e-8, 4e-8, 1e-7, 2e-7))]
+    trials = {"n0": 0, "n1": 2, "n2": 3, "n3": 5, "n4": 4}
+    g = ex.weights_by_sustain(runs, trials)
+    assert g["sustained"]["n"] == 3 and g["not_sustained"]["n"] == 2
+    np.testing.assert_allclose(g["sustained"]["ee"], [4e-8, 1e-7, 2e-7])
+    np.testing.assert_allclose(g["sustained"]["ii"], [1.6e-7, 4e-7, 8e-7])
+    np.testing.assert_allclose(g["not_sustained"]["ei"], [3e-8, 4.5e-8, 6e-8])
+    g = ex.weights_by_sustain(runs[:2], trials)
+    assert g["sustained"] == {"n": 0, "ee": [], "ie": [], "ei": [], "ii": []}
+    json.dumps(g)
 
 
 def test_ensemble_summary_premise_return_and_weights():
