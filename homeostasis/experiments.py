@@ -325,6 +325,8 @@ def _kicked_trials(m: dict, stream: str, trials: int):
 
 #: A trial is self-sustained when Pyr still fires at this time (s) of the 1 s trial.
 SUSTAINED_END_S = 0.9
+#: A network is self-sustained when at least this many of its 5 kicked trials are.
+SUSTAINED_MIN_TRIALS = 3
 
 
 def sustained_trials(m: dict, trials: int = 5, t_end_s: float = SUSTAINED_END_S) -> int:
@@ -380,9 +382,9 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
     conv_runs = _converged_runs(res)
     ends = {name: activity_end_times(m) for name, m, _ in conv_runs}
     n_sus_trials = {name: int(np.sum(e >= SUSTAINED_END_S)) for name, e in ends.items()}
-    n_sus = sum(k >= 3 for k in n_sus_trials.values())
+    n_sus = sum(k >= SUSTAINED_MIN_TRIALS for k in n_sus_trials.values())
     # activity end of the converged networks that are not self-sustained (a decaying echo of the kick)
-    short = np.concatenate([ends[n] for n, k in n_sus_trials.items() if k < 3] or [np.zeros(0)])
+    short = np.concatenate([ends[n] for n, k in n_sus_trials.items() if k < SUSTAINED_MIN_TRIALS] or [np.zeros(0)])
     metrics = {"inits": inits, "chips": chips, "seed": seed, "chip_seeds": list(range(chips)),
                "iterations": n_iterations, "rule": rule, "chip_model": _model_versions(res), **s,
                "self_sustained": {"converged_networks": len(conv_runs), "sustained": int(n_sus),
@@ -395,8 +397,9 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
                                   "w_ee_alone_note": "[k, n] per group: networks whose final w_ee alone (every "
                                                      "inhibitory weight at code (0, 0)) keeps Pyr firing past 0.9 s "
                                                      "in >= 2 of 3 kicked trials",
-                                  "criterion": "Pyr still firing at 0.9 s in >= 3 of 5 kicked 1 s trials "
-                                               "of the final network (paper: every converged network)"},
+                                  "criterion": f"Pyr still firing at {SUSTAINED_END_S:g} s in >= "
+                                               f"{SUSTAINED_MIN_TRIALS} of 5 kicked 1 s trials of the final "
+                                               "network (paper: every converged network)"},
                "criterion": next(iter(res.values()))[0]["criterion"],
                "paper": {"n": 57, "chips": 2, "converged_fraction": 1.0, "rms_e_hz": 1.02, "rms_i_hz": 6.32,
                          "corr_wee_wei": [0.81, 0.88], "corr_wie_wii": [0.63, 0.75]},
@@ -406,15 +409,17 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
     w = np.array([m["final_currents_a"][:4] for m, _ in res.values()])
     chip_ids = np.array([m["chip_seed"] for m, _ in res.values()])
     conv = np.array([m["converged"][0] for m, _ in res.values()])
+    sus = np.array([n_sus_trials.get(name, 0) >= SUSTAINED_MIN_TRIALS for name in res])
     _write_data(out, {"initial_rates_hz": init_r, "final_rates_hz": fin_r, "final_currents_a": w,
-                          "chip": chip_ids, "converged": conv})
+                          "chip": chip_ids, "converged": conv, "self_sustained": sus})
     pt.plot_rate_space(init_r, fin_r, chip_ids, s["targets_hz"], out / "fig2d_rate_space.png")
-    pt.plot_weight_scatter(w, chip_ids, out / "fig2e_weights.png", conv)
+    pt.plot_weight_scatter(w, chip_ids, out / "fig2e_weights.png", conv, sus)
     _write_metrics(out, metrics)
     return metrics
 
 
-def weights_by_sustain(conv_runs: list, sustained_trials_per_network: dict, min_trials: int = 3) -> dict:
+def weights_by_sustain(conv_runs: list, sustained_trials_per_network: dict,
+                       min_trials: int = SUSTAINED_MIN_TRIALS) -> dict:
     """Final weight currents (A) of the self-sustained and the other converged networks.
 
     Returns ``{"sustained" | "not_sustained": {"n": int, "<w>": [min, median, max] for w in
@@ -436,7 +441,8 @@ def weights_by_sustain(conv_runs: list, sustained_trials_per_network: dict, min_
     return out
 
 
-def _w_ee_alone(conv_runs: list, sustained_trials_per_network: dict, min_trials: int = 3) -> dict:
+def _w_ee_alone(conv_runs: list, sustained_trials_per_network: dict,
+                min_trials: int = SUSTAINED_MIN_TRIALS) -> dict:
     """Per group (self-sustained or not): how many networks' w_ee alone sustains activity in >= 2 of 3
     trials (:func:`excitation_only_sustained`), ``{"sustained" | "not_sustained": [k, n]}``."""
     out = {"sustained": [0, 0], "not_sustained": [0, 0]}

@@ -103,24 +103,31 @@ def plot_rate_space(init_rates, final_rates, chip_ids, targets_hz, path) -> Path
     return _save(fig, path)
 
 
-def plot_weight_scatter(currents, chip_ids, path, converged=None) -> Path:
+def plot_weight_scatter(currents, chip_ids, path, converged=None, sustained=None) -> Path:
     """Fig. 2e: final w_ee vs w_ei and w_ie vs w_ii (nA), one colour per chip.
 
     ``converged`` (bool, per run): runs that did not converge are drawn as
     crosses; the correlations in ``metrics.json`` use the converged ones.
+    ``sustained`` (bool, per run): converged runs whose activity does not
+    outlive the kick are drawn hollow, so where on the line of solutions the
+    decaying echoes lie can be seen.
     """
     fig, axs = plt.subplots(1, 2, figsize=(9, 4))
     cmap = plt.get_cmap("tab10")
     conv = np.ones(len(chip_ids), dtype=bool) if converged is None else np.asarray(converged, dtype=bool)
+    sus = conv.copy() if sustained is None else np.asarray(sustained, dtype=bool) & conv
+    groups = (("self-sustained" if sustained is not None else "", conv & sus, {"s": 14}),
+              ("converged, not self-sustained", conv & ~sus, {"s": 18, "facecolors": "none"}),
+              ("not converged", ~conv, {"s": 30, "marker": "x"}))
     for j, c in enumerate(np.unique(chip_ids)):
-        for ok in (True, False):
-            k = (chip_ids == c) & (conv == ok)
+        for name, sel, style in groups:
+            k = (chip_ids == c) & sel
             if not k.any():
                 continue
-            style = {"s": 14} if ok else {"s": 30, "marker": "x"}
-            label = f"chip {c}" if ok else f"chip {c}, not converged"
-            axs[0].scatter(currents[k, 0] * 1e9, currents[k, 2] * 1e9, color=cmap(j), label=label, **style)
-            axs[1].scatter(currents[k, 1] * 1e9, currents[k, 3] * 1e9, color=cmap(j), **style)
+            label = f"chip {c}, {name}" if name else f"chip {c}"
+            col = {"edgecolors": cmap(j)} if style.get("facecolors") == "none" else {"color": cmap(j)}
+            axs[0].scatter(currents[k, 0] * 1e9, currents[k, 2] * 1e9, label=label, **col, **style)
+            axs[1].scatter(currents[k, 1] * 1e9, currents[k, 3] * 1e9, **col, **style)
     for ax, (x, y) in zip(axs, (("w_ee", "w_ei"), ("w_ie", "w_ii"))):
         ax.set_xscale("log")
         ax.set_yscale("log")

@@ -288,6 +288,30 @@ def test_ensemble_figure_shows_the_last_trial_raster(tmp_path):
     assert wide > 1.4 * narrow
 
 
+def test_weight_scatter_draws_echo_networks_hollow(monkeypatch, tmp_path):
+    from homeostasis import plotting_training as pt
+    figs = []
+    monkeypatch.setattr(pt, "_save", lambda fig, path: figs.append(fig) or path)
+    w = np.geomspace(1e-8, 1e-6, 24).reshape(6, 4)
+    chips = np.array([0, 0, 0, 1, 1, 1])
+    conv = np.array([True, True, False, True, True, True])
+    sus = np.array([True, False, True, True, True, False])  # a run that did not converge is never "sustained"
+    pt.plot_weight_scatter(w, chips, tmp_path / "e.png", conv, sus)
+    ax = figs[-1].axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "chip 0, self-sustained", "chip 0, converged, not self-sustained", "chip 0, not converged",
+        "chip 1, self-sustained", "chip 1, converged, not self-sustained"]
+    sizes = [len(c.get_offsets()) for c in ax.collections]
+    assert sizes == [1, 1, 1, 2, 1]
+    assert len(ax.collections[1].get_facecolors()) == 0  # hollow
+    assert len(ax.collections[0].get_facecolors()) == 1  # filled
+    pt.plot_weight_scatter(w, chips, tmp_path / "f.png", conv)  # without the sustain flags: as before
+    assert [t.get_text() for t in figs[-1].axes[0].get_legend().get_texts()] == [
+        "chip 0", "chip 0, not converged", "chip 1"]
+    for fig in figs:
+        pt.plt.close(fig)
+
+
 def test_model_version_covers_the_trainer_and_a_stale_run_is_reported(capsys, monkeypatch):
     """A stored training is reused by arguments; its version stamp must change with the rule, the rates
     and the network builder too (it covered only the chip model), and a mismatch is said aloud."""
