@@ -394,6 +394,7 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
                                                                       if short.size else []),
                                   "final_weights_a": weights_by_sustain(conv_runs, n_sus_trials),
                                   "w_ee_alone_sustains": _w_ee_alone(conv_runs, n_sus_trials),
+                                  "by_initial_w_ee_coarse": outcome_by_initial_coarse(res, n_sus_trials),
                                   "w_ee_alone_note": "[k, n] per group: networks whose final w_ee alone (every "
                                                      "inhibitory weight at code (0, 0)) keeps Pyr firing past 0.9 s "
                                                      "in >= 2 of 3 kicked trials",
@@ -439,6 +440,27 @@ def weights_by_sustain(conv_runs: list, sustained_trials_per_network: dict,
                     **{name: ([float(w[:, k].min()), float(np.median(w[:, k])), float(w[:, k].max())]
                               if w.shape[0] else []) for k, name in enumerate(WEIGHTS)}}
     return out
+
+
+def outcome_by_initial_coarse(res: dict, sustained_trials_per_network: dict, weight: int = 0,
+                              min_trials: int = SUSTAINED_MIN_TRIALS) -> dict:
+    """Outcome of every run by the initial coarse code of one weight (default w_ee):
+    ``{"<coarse>": {"sustained": k, "not_sustained": k, "not_converged": k}}``.
+
+    ``res`` maps run names to ``(metrics, arrays)`` with ``initial_codes`` and
+    ``converged``; ``sustained_trials_per_network`` holds the converged runs.
+    """
+    out: dict = {}
+    for name, (m, _) in res.items():
+        c = str(int(m["initial_codes"][weight][0]))
+        row = out.setdefault(c, {"sustained": 0, "not_sustained": 0, "not_converged": 0})
+        if not m["converged"][0]:
+            row["not_converged"] += 1
+        elif sustained_trials_per_network[name] >= min_trials:
+            row["sustained"] += 1
+        else:
+            row["not_sustained"] += 1
+    return dict(sorted(out.items()))
 
 
 def _w_ee_alone(conv_runs: list, sustained_trials_per_network: dict,

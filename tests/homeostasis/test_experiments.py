@@ -288,6 +288,20 @@ def test_ensemble_figure_shows_the_last_trial_raster(tmp_path):
     assert wide > 1.4 * narrow
 
 
+def test_outcome_by_initial_coarse_counts_every_run_once():
+    def run(c_ee, conv):
+        return {"initial_codes": [[c_ee, 50], [4, 50], [4, 50], [4, 50]], "converged": [conv]}, {}
+    res = {"a": run(3, True), "b": run(3, False), "c": run(5, True), "d": run(5, True), "e": run(4, True)}
+    trials = {"a": 0, "c": 5, "d": 2, "e": 3}
+    out = ex.outcome_by_initial_coarse(res, trials)
+    assert list(out) == ["3", "4", "5"]
+    assert out["3"] == {"sustained": 0, "not_sustained": 1, "not_converged": 1}
+    assert out["4"] == {"sustained": 1, "not_sustained": 0, "not_converged": 0}
+    assert out["5"] == {"sustained": 1, "not_sustained": 1, "not_converged": 0}
+    assert ex.outcome_by_initial_coarse(res, trials, weight=1) == {
+        "4": {"sustained": 2, "not_sustained": 2, "not_converged": 1}}
+
+
 def test_weight_scatter_draws_echo_networks_hollow(monkeypatch, tmp_path):
     from homeostasis import plotting_training as pt
     figs = []
