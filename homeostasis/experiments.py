@@ -382,9 +382,10 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
     conv_runs = _converged_runs(res)
     ends = {name: activity_end_times(m) for name, m, _ in conv_runs}
     n_sus_trials = {name: int(np.sum(e >= SUSTAINED_END_S)) for name, e in ends.items()}
-    n_sus = sum(k >= SUSTAINED_MIN_TRIALS for k in n_sus_trials.values())
+    outcomes = run_outcomes(res, n_sus_trials)
+    n_sus = sum(o == "sustained" for o in outcomes.values())
     # activity end of the converged networks that are not self-sustained (a decaying echo of the kick)
-    short = np.concatenate([ends[n] for n, k in n_sus_trials.items() if k < SUSTAINED_MIN_TRIALS] or [np.zeros(0)])
+    short = np.concatenate([ends[n] for n, o in outcomes.items() if o == "not_sustained"] or [np.zeros(0)])
     metrics = {"inits": inits, "chips": chips, "seed": seed, "chip_seeds": list(range(chips)),
                "iterations": n_iterations, "rule": rule, "chip_model": _model_versions(res), **s,
                "self_sustained": {"converged_networks": len(conv_runs), "sustained": int(n_sus),
@@ -392,12 +393,12 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
                                   "sustained_trials_per_network": n_sus_trials,
                                   "not_sustained_end_s_p10_p50_p90": (np.percentile(short, [10, 50, 90]).tolist()
                                                                       if short.size else []),
-                                  "final_weights_a": weights_by_sustain(conv_runs, n_sus_trials),
-                                  "w_ee_alone_sustains": _w_ee_alone(conv_runs, n_sus_trials),
-                                  "by_initial_w_ee_coarse": outcome_by_initial_coarse(res, n_sus_trials),
+                                  "final_weights_a": weights_by_sustain(res, outcomes),
+                                  "w_ee_alone_sustains": _w_ee_alone(res, outcomes),
+                                  "by_initial_w_ee_coarse": outcome_by_initial_coarse(res, outcomes),
                                   "w_ee_alone_note": "[k, n] per group: networks whose final w_ee alone (every "
-                                                     "inhibitory weight at code (0, 0)) keeps Pyr firing past 0.9 s "
-                                                     "in >= 2 of 3 kicked trials",
+                                                     "inhibitory weight at code (0, 0)) keeps Pyr firing past "
+                                                     f"{SUSTAINED_END_S:g} s in >= 2 of 3 kicked trials",
                                   "criterion": f"Pyr still firing at {SUSTAINED_END_S:g} s in >= "
                                                f"{SUSTAINED_MIN_TRIALS} of 5 kicked 1 s trials of the final "
                                                "network (paper: every converged network)"},
@@ -410,7 +411,7 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
     w = np.array([m["final_currents_a"][:4] for m, _ in res.values()])
     chip_ids = np.array([m["chip_seed"] for m, _ in res.values()])
     conv = np.array([m["converged"][0] for m, _ in res.values()])
-    sus = np.array([n_sus_trials.get(name, 0) >= SUSTAINED_MIN_TRIALS for name in res])
+    sus = np.array([outcomes[name] == "sustained" for name in res])
     _write_data(out, {"initial_rates_hz": init_r, "final_rates_hz": fin_r, "final_currents_a": w,
                           "chip": chip_ids, "converged": conv, "self_sustained": sus})
     pt.plot_rate_space(init_r, fin_r, chip_ids, s["targets_hz"], out / "fig2d_rate_space.png")
@@ -419,59 +420,59 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
     return metrics
 
 
-def weights_by_sustain(conv_runs: list, sustained_trials_per_network: dict,
-                       min_trials: int = SUSTAINED_MIN_TRIALS) -> dict:
+def run_outcomes(res: dict, sustained_trials_per_network: dict,
+                 min_trials: int = SUSTAINED_MIN_TRIALS) -> dict:
+    """``{run name: "sustained" | "not_sustained" | "not_converged"}`` for every run of a sweep.
+
+    ``res`` maps run names to ``(metrics, arrays)``; ``sustained_trials_per_network``
+    holds the converged runs' self-sustained trial counts, and a converged run is
+    self-sustained when at least ``min_trials`` of its trials are.
+    """
+    return {name: ("not_converged" if not m["converged"][0] else
+                   "sustained" if sustained_trials_per_network[name] >= min_trials else "not_sustained")
+            for name, (m, _) in res.items()}
+
+
+def _names(outcomes: dict, outcome: str) -> list:
+    return [name for name, o in outcomes.items() if o == outcome]
+
+
+def weights_by_sustain(res: dict, outcomes: dict) -> dict:
     """Final weight currents (A) of the self-sustained and the other converged networks.
 
     Returns ``{"sustained" | "not_sustained": {"n": int, "<w>": [min, median, max] for w in
-    WEIGHTS}}`` (empty lists when a group is empty); a network is self-sustained
-    when at least ``min_trials`` of its kicked trials are.  Shows where on the line
-    of solutions each group ends: the networks whose in-burst rates come from a
-    decaying echo of the kick end with weak w_ee and w_ei.
+    WEIGHTS}}`` (empty lists when a group is empty), the groups from
+    :func:`run_outcomes`.  Shows where on the line of solutions each group ends:
+    the networks whose in-burst rates come from a decaying echo of the kick end
+    with weak w_ee and w_ei.
     """
-    groups = {"sustained": [], "not_sustained": []}
-    for name, m, _ in conv_runs:
-        key = "sustained" if sustained_trials_per_network[name] >= min_trials else "not_sustained"
-        groups[key].append(m["final_currents_a"][:4])
     out = {}
-    for key, rows in groups.items():
-        w = np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+    for key in ("sustained", "not_sustained"):
+        w = np.asarray([res[n][0]["final_currents_a"][:4] for n in _names(outcomes, key)],
+                       dtype=np.float64).reshape(-1, 4)
         out[key] = {"n": int(w.shape[0]),
                     **{name: ([float(w[:, k].min()), float(np.median(w[:, k])), float(w[:, k].max())]
                               if w.shape[0] else []) for k, name in enumerate(WEIGHTS)}}
     return out
 
 
-def outcome_by_initial_coarse(res: dict, sustained_trials_per_network: dict, weight: int = 0,
-                              min_trials: int = SUSTAINED_MIN_TRIALS) -> dict:
-    """Outcome of every run by the initial coarse code of one weight (default w_ee):
-    ``{"<coarse>": {"sustained": k, "not_sustained": k, "not_converged": k}}``.
-
-    ``res`` maps run names to ``(metrics, arrays)`` with ``initial_codes`` and
-    ``converged``; ``sustained_trials_per_network`` holds the converged runs.
-    """
+def outcome_by_initial_coarse(res: dict, outcomes: dict, weight: int = 0) -> dict:
+    """Outcome (:func:`run_outcomes`) of every run by the initial coarse code of one weight (default
+    w_ee): ``{"<coarse>": {"sustained": k, "not_sustained": k, "not_converged": k}}``."""
     out: dict = {}
     for name, (m, _) in res.items():
         c = str(int(m["initial_codes"][weight][0]))
-        row = out.setdefault(c, {"sustained": 0, "not_sustained": 0, "not_converged": 0})
-        if not m["converged"][0]:
-            row["not_converged"] += 1
-        elif sustained_trials_per_network[name] >= min_trials:
-            row["sustained"] += 1
-        else:
-            row["not_sustained"] += 1
+        out.setdefault(c, {"sustained": 0, "not_sustained": 0, "not_converged": 0})[outcomes[name]] += 1
     return dict(sorted(out.items()))
 
 
-def _w_ee_alone(conv_runs: list, sustained_trials_per_network: dict,
-                min_trials: int = SUSTAINED_MIN_TRIALS) -> dict:
+def _w_ee_alone(res: dict, outcomes: dict) -> dict:
     """Per group (self-sustained or not): how many networks' w_ee alone sustains activity in >= 2 of 3
     trials (:func:`excitation_only_sustained`), ``{"sustained" | "not_sustained": [k, n]}``."""
-    out = {"sustained": [0, 0], "not_sustained": [0, 0]}
-    for name, m, _ in conv_runs:
-        key = "sustained" if sustained_trials_per_network[name] >= min_trials else "not_sustained"
-        out[key][0] += int(excitation_only_sustained(m) >= 2)
-        out[key][1] += 1
+    out = {}
+    for key in ("sustained", "not_sustained"):
+        names = _names(outcomes, key)
+        out[key] = [sum(excitation_only_sustained(res[n][0]) >= 2 for n in names), len(names)]
     return out
 
 
@@ -858,7 +859,8 @@ def _ensemble_selectivity(a: dict) -> dict:
 
 def _on_target(rates, tgt: dict) -> bool:
     """Pyr / PV rates (Hz) within the trainer's (default) convergence tolerances of the targets."""
-    return bool(abs(rates[0] - tgt["pyr"]) <= TrainConfig.tol_e_hz and abs(rates[1] - tgt["pv"]) <= TrainConfig.tol_i_hz)
+    return bool(abs(rates[0] - tgt["pyr"]) <= TrainConfig.tol_e_hz
+                and abs(rates[1] - tgt["pv"]) <= TrainConfig.tol_i_hz)
 
 
 def _ensemble_summary(m: dict, a: dict, k: int) -> dict:

@@ -116,7 +116,7 @@ def plot_weight_scatter(currents, chip_ids, path, converged=None, sustained=None
     cmap = plt.get_cmap("tab10")
     conv = np.ones(len(chip_ids), dtype=bool) if converged is None else np.asarray(converged, dtype=bool)
     sus = conv.copy() if sustained is None else np.asarray(sustained, dtype=bool) & conv
-    groups = (("self-sustained" if sustained is not None else "", conv & sus, {"s": 14}),
+    groups = (("self-sustained" if sustained is not None else "", sus, {"s": 14}),
               ("converged, not self-sustained", conv & ~sus, {"s": 18, "facecolors": "none"}),
               ("not converged", ~conv, {"s": 30, "marker": "x"}))
     for j, c in enumerate(np.unique(chip_ids)):

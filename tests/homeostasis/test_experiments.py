@@ -164,20 +164,22 @@ def test_sustained_trials_tells_self_sustained_from_transient():
     # without any inhibition the sustained network's w_ee still ignites lasting activity; the weak one's cannot
     assert ex.excitation_only_sustained(sustained) == 3
     assert ex.excitation_only_sustained(weak) == 0
-    g = ex._w_ee_alone([("s", sustained, {}), ("w", weak, {})], {"s": 5, "w": 0})
+    res = {"s": ({**sustained, "converged": [True]}, {}), "w": ({**weak, "converged": [True]}, {})}
+    g = ex._w_ee_alone(res, ex.run_outcomes(res, {"s": 5, "w": 0}))
     assert g == {"sustained": [1, 1], "not_sustained": [0, 1]}
 
 
 def test_weights_by_sustain_groups_and_ranges():
-    runs = [(f"n{k}", {"final_currents_a": [w, 2 * w, 3 * w, 4 * w, 0.0]}, {})
-            for k, w in enumerate((1e-8, 2e-8, 4e-8, 1e-7, 2e-7))]
+    res = {f"n{k}": ({"final_currents_a": [w, 2 * w, 3 * w, 4 * w, 0.0], "converged": [True]}, {})
+           for k, w in enumerate((1e-8, 2e-8, 4e-8, 1e-7, 2e-7))}
     trials = {"n0": 0, "n1": 2, "n2": 3, "n3": 5, "n4": 4}
-    g = ex.weights_by_sustain(runs, trials)
+    g = ex.weights_by_sustain(res, ex.run_outcomes(res, trials))
     assert g["sustained"]["n"] == 3 and g["not_sustained"]["n"] == 2
     np.testing.assert_allclose(g["sustained"]["ee"], [4e-8, 1e-7, 2e-7])
     np.testing.assert_allclose(g["sustained"]["ii"], [1.6e-7, 4e-7, 8e-7])
     np.testing.assert_allclose(g["not_sustained"]["ei"], [3e-8, 4.5e-8, 6e-8])
-    g = ex.weights_by_sustain(runs[:2], trials)
+    two = {n: res[n] for n in ("n0", "n1")}
+    g = ex.weights_by_sustain(two, ex.run_outcomes(two, trials))
     assert g["sustained"] == {"n": 0, "ee": [], "ie": [], "ei": [], "ii": []}
     json.dumps(g)
 
@@ -293,12 +295,13 @@ def test_outcome_by_initial_coarse_counts_every_run_once():
         return {"initial_codes": [[c_ee, 50], [4, 50], [4, 50], [4, 50]], "converged": [conv]}, {}
     res = {"a": run(3, True), "b": run(3, False), "c": run(5, True), "d": run(5, True), "e": run(4, True)}
     trials = {"a": 0, "c": 5, "d": 2, "e": 3}
-    out = ex.outcome_by_initial_coarse(res, trials)
+    outcomes = ex.run_outcomes(res, trials)
+    out = ex.outcome_by_initial_coarse(res, outcomes)
     assert list(out) == ["3", "4", "5"]
     assert out["3"] == {"sustained": 0, "not_sustained": 1, "not_converged": 1}
     assert out["4"] == {"sustained": 1, "not_sustained": 0, "not_converged": 0}
     assert out["5"] == {"sustained": 1, "not_sustained": 1, "not_converged": 0}
-    assert ex.outcome_by_initial_coarse(res, trials, weight=1) == {
+    assert ex.outcome_by_initial_coarse(res, outcomes, weight=1) == {
         "4": {"sustained": 2, "not_sustained": 2, "not_converged": 1}}
 
 
