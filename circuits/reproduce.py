@@ -166,11 +166,15 @@ def _worst_ratio(m):
 #: decaying echo of the kick (chip 0, seeds 1-10: 10 of 10 converged, RMS
 #: 1.28 / 1.08 Hz, none self-sustained, no weight correlation);
 #: ``python -m homeostasis sweep --rule text`` shows it.  The "clipped" setting
-#: (the text's alpha 0.05 with the code's factor and clip) converges more often
-#: but sustains less (chip 0, seeds 1-20: 19 of 20 converged, RMS 0.57 / 1.54 Hz,
-#: 5 of the 19 self-sustained; this setting on the same runs: 17 of 20, 8 of 17):
-#: its larger steps let w_ee drift along the line of solutions down to the
-#: weak-excitation end, where the in-burst targets are met by a decaying echo.
+#: (the text's alpha 0.05 with the code's factor and clip) did better on chip 0
+#: alone (seeds 1-20: 19 of 20 converged, RMS 0.57 / 1.54 Hz; this setting 17 of
+#: 20) but not over the full sweep's three chips (50 of 60 converged, RMS 2.95 /
+#: 4.69 Hz, 12 of the 50 self-sustained; this setting: 53 of 60, 4.71 / 5.39 Hz,
+#: 26 of 53): its larger steps spread the final rates wider about the targets
+#: (7 of its 10 misses end within 2.2 criterion widths, 6 of them with PV at
+#: 44-49 Hz; the sweep's ``not_converged`` key) and let w_ee
+#: drift along the line of solutions down to the weak-excitation end, where the
+#: in-burst targets are met by a decaying echo.
 _RULE = ("--rule", "code")
 #: The regime and paradoxical stages analyse the sweep stage's networks (the same
 #: trainings, read from its folder, or trained there if the sweep has not run).

@@ -402,6 +402,7 @@ def experiment_sweep(out, *, inits: int = 20, chips: int = 3, seed: int = 0, n_i
                                   "criterion": f"Pyr still firing at {SUSTAINED_END_S:g} s in >= "
                                                f"{SUSTAINED_MIN_TRIALS} of 5 kicked 1 s trials of the final "
                                                "network (paper: every converged network)"},
+               "not_converged": not_converged_diagnostics(res),
                "criterion": next(iter(res.values()))[0]["criterion"],
                "paper": {"n": 57, "chips": 2, "converged_fraction": 1.0, "rms_e_hz": 1.02, "rms_i_hz": 6.32,
                          "corr_wee_wei": [0.81, 0.88], "corr_wie_wii": [0.63, 0.75]},
@@ -464,6 +465,71 @@ def outcome_by_initial_coarse(res: dict, outcomes: dict, weight: int = 0) -> dic
         c = str(int(m["initial_codes"][weight][0]))
         out.setdefault(c, {"sustained": 0, "not_sustained": 0, "not_converged": 0})[outcomes[name]] += 1
     return dict(sorted(out.items()))
+
+
+#: A weight class counts as held at a DAC end when eq. 4 saturated it in at least this fraction of the
+#: last iterations; a run is still approaching when its distance from the target fell by at least this much.
+DAC_END_FRACTION = 0.5
+APPROACH_DROP = 0.1
+
+
+def not_converged_diagnostics(res: dict, window: int = 20, lookback: int | None = None) -> dict:
+    """Why each run that did not converge missed the criterion (Fig. 2d's outliers).
+
+    For every run whose final rates are outside the criterion box
+    (:class:`homeostasis.trainer.TrainConfig` ``tol_e_hz``/``tol_i_hz``), with
+    its per-iteration rates and saturation flags (arrays ``rates_hz`` (T, 1, 2)
+    and ``saturated`` (T, 4)):
+
+    * ``distance``: ``max(|E - E_t| / tol_E, |I - I_t| / tol_I)`` of the mean
+      rates over ``window`` iterations ending ``lookback`` iterations before the
+      end, and over the last ``window`` (``<= 1`` is inside the box);
+      ``lookback`` defaults to a quarter of the run (100 of 400 iterations) and
+      ``window`` is at most ``lookback``; both are stored per run;
+    * ``at_dac_end``: the weight classes (``WEIGHTS`` names) whose eq. 4 update
+      hit an end of the DAC range in at least :data:`DAC_END_FRACTION` of the
+      last ``lookback`` iterations: the rule asks for more than the DAC gives;
+    * ``kind``: ``"at_dac_end"`` when some weight is, else ``"approaching"``
+      when the distance fell by at least :data:`APPROACH_DROP` (a slow run that
+      400 iterations did not finish), else ``"not_approaching"``.
+
+    Returns ``{"counts": {kind: n}, "runs": {name: {...}}, "note": str}``; runs
+    without stored arrays are ``"unknown"``.
+    """
+    from .trainer import TrainConfig
+    tc = TrainConfig()
+    kinds = ("at_dac_end", "approaching", "not_approaching", "unknown")
+    counts = dict.fromkeys(kinds, 0)
+    runs = {}
+    for name, (m, a) in res.items():
+        if m["converged"][0]:
+            continue
+        tgt = m["targets_hz"]
+        info = {"final_rates_hz": [m["final_rates_hz"]["pyr"][0], m["final_rates_hz"]["pv"][0]],
+                "final_codes": [list(map(int, c)) for c in m["final_codes"][:4]]}
+        rates = np.asarray(a["rates_hz"], dtype=np.float64)[:, 0] if a and "rates_hz" in a else None
+        t = rates.shape[0] if rates is not None else 0
+        back = lookback if lookback is not None else t // 4
+        win = min(window, back)
+        if rates is None or "saturated" not in a or win < 1 or t < back + win:
+            info["kind"] = "unknown"
+        else:
+            def dist(lo):
+                e, i = rates[lo:lo + win].mean(axis=0)
+                return float(max(abs(e - tgt["pyr"]) / tc.tol_e_hz, abs(i - tgt["pv"]) / tc.tol_i_hz))
+            d0, d1 = dist(t - back - win), dist(t - win)
+            sat = np.asarray(a["saturated"], dtype=bool)[-back:].mean(axis=0)
+            ends = [WEIGHTS[k] for k in range(4) if sat[k] >= DAC_END_FRACTION]
+            info.update(distance=[d0, d1], window=win, lookback=back, at_dac_end=ends,
+                        kind="at_dac_end" if ends else "approaching" if d1 <= (1 - APPROACH_DROP) * d0
+                        else "not_approaching")
+        counts[info["kind"]] += 1
+        runs[name] = info
+    return {"counts": counts, "runs": runs,
+            "note": "distance: max(|E-E_t|/tol_E, |I-I_t|/tol_I) of the mean rates over `window` iterations, "
+                    "`lookback` iterations before the end and at the end (<= 1 converged); at_dac_end: weights "
+                    f"whose update saturated at a DAC end in >= {DAC_END_FRACTION:.0%} of the last `lookback` "
+                    f"iterations; approaching: distance fell by >= {APPROACH_DROP:.0%}"}
 
 
 def _w_ee_alone(res: dict, outcomes: dict) -> dict:

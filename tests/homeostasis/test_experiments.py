@@ -388,3 +388,39 @@ def test_paradoxical_control_trial_separates_suppression_from_networks_dying_by_
     # each control repeats its trial's seed without current
     assert [d for _, d in calls] == [1e-10, 1e-10, 0.0, 1e-10, 0.0, 1e-10]
     assert calls[1][0] == calls[2][0] and calls[3][0] == calls[4][0]
+
+
+def test_not_converged_diagnostics_tell_a_dac_end_from_a_slow_run():
+    t = 200
+    tgt = {"pyr": 20.0, "pv": 40.0}
+
+    def run(e_start, e_end, conv=False, sat_col=None, arrays=True):
+        rates = np.zeros((t, 1, 2))
+        rates[:, 0, 0] = np.linspace(e_start, e_end, t)
+        rates[:, 0, 1] = 40.0
+        sat = np.zeros((t, 4), bool)
+        if sat_col is not None:
+            sat[-60:, sat_col] = True  # 60 of the last 100 iterations: held at the end
+        m = {"converged": [conv], "targets_hz": tgt, "final_rates_hz": {"pyr": [e_end], "pv": [40.0]},
+             "final_codes": [[5, 255], [4, 80], [3, 100], [2, 30], [0, 0]]}
+        return m, ({"rates_hz": rates, "saturated": sat} if arrays else {})
+
+    res = {"ok": run(20.0, 20.0, conv=True), "end": run(2.0, 2.0, sat_col=3), "slow": run(0.0, 14.0),
+           "flat": run(15.0, 15.0), "bare": run(1.0, 1.0, arrays=False)}
+    d = ex.not_converged_diagnostics(res, window=20, lookback=100)
+    assert set(d["runs"]) == {"end", "slow", "flat", "bare"}
+    assert d["counts"] == {"at_dac_end": 1, "approaching": 1, "not_approaching": 1, "unknown": 1}
+    assert d["runs"]["end"]["at_dac_end"] == ["ii"] and d["runs"]["end"]["kind"] == "at_dac_end"
+    # distance in units of the criterion: 18 Hz below the Pyr target is 9 tolerances
+    assert d["runs"]["end"]["distance"] == pytest.approx([9.0, 9.0])
+    d0, d1 = d["runs"]["slow"]["distance"]
+    assert d1 < 0.9 * d0 and d["runs"]["slow"]["kind"] == "approaching"
+    assert d["runs"]["flat"]["distance"] == pytest.approx([2.5, 2.5]) and d["runs"]["flat"]["kind"] == "not_approaching"
+    assert d["runs"]["bare"]["kind"] == "unknown" and "distance" not in d["runs"]["bare"]
+    # 40 of 100 saturated iterations are below the threshold: not held at the end
+    res["end"][1]["saturated"][-60:-40, 3] = False
+    assert ex.not_converged_diagnostics(res, lookback=100)["runs"]["end"]["kind"] == "not_approaching"
+    # by default the look back is a quarter of the run, the window at most that: a 60-iteration quick run works too
+    short = ex.not_converged_diagnostics({k: (m, {n: v[-60:] for n, v in a.items()}) for k, (m, a) in res.items()})
+    assert short["runs"]["slow"]["lookback"] == 15 and short["runs"]["slow"]["window"] == 15
+    assert short["runs"]["slow"]["kind"] == "approaching" and short["counts"]["unknown"] == 1
