@@ -496,10 +496,7 @@ def not_converged_diagnostics(res: dict, window: int = 20, lookback: int | None 
     Returns ``{"counts": {kind: n}, "runs": {name: {...}}, "note": str}``; runs
     without stored arrays are ``"unknown"``.
     """
-    from .trainer import TrainConfig
-    tc = TrainConfig()
-    kinds = ("at_dac_end", "approaching", "not_approaching", "unknown")
-    counts = dict.fromkeys(kinds, 0)
+    counts = dict.fromkeys(("at_dac_end", "approaching", "not_approaching", "unknown"), 0)
     runs = {}
     for name, (m, a) in res.items():
         if m["converged"][0]:
@@ -516,7 +513,7 @@ def not_converged_diagnostics(res: dict, window: int = 20, lookback: int | None 
         else:
             def dist(lo):
                 e, i = rates[lo:lo + win].mean(axis=0)
-                return float(max(abs(e - tgt["pyr"]) / tc.tol_e_hz, abs(i - tgt["pv"]) / tc.tol_i_hz))
+                return float(max(abs(e - tgt["pyr"]) / TrainConfig.tol_e_hz, abs(i - tgt["pv"]) / TrainConfig.tol_i_hz))
             d0, d1 = dist(t - back - win), dist(t - win)
             sat = np.asarray(a["saturated"], dtype=bool)[-back:].mean(axis=0)
             ends = [WEIGHTS[k] for k in range(4) if sat[k] >= DAC_END_FRACTION]
